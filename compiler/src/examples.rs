@@ -1,0 +1,341 @@
+//! Stage 5c, examples: load recorded examples and correct the declared success shape.
+//!
+//! Azure DevOps declares many list operations as returning `T[]`, but the service returns
+//! `{ "count": n, "value": [...] }`. For Azure DevOps operations (those with
+//! `x-ms-vss-method`) a declared array becomes that envelope; every recorded example with a
+//! body is compared with the result, and an example that disagrees keeps the declared shape
+//! and is reported as [`DiagKind::ExampleMismatch`].
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use crate::diag::{DiagKind, Diagnostic};
+use crate::ir::{Correction, Example, Property, Ty, TypeSpace};
+use crate::parse;
+use crate::read::{Loader, join_relative, rel_path};
+
+/// Longest string kept in a trimmed example.
+const MAX_STRING: usize = 200;
+/// Items kept of each array in a trimmed example.
+const MAX_ITEMS: usize = 2;
+
+/// A loaded example with its untrimmed body, for checking.
+#[derive(Debug)]
+pub struct Loaded {
+    pub example: Example,
+    /// Status and full response body of each recorded response.
+    pub bodies: Vec<(String, Value)>,
+}
+
+/// Loads the `x-ms-examples` of one operation (`{title: {$ref: file}}`).
+pub fn load(
+    refs: Option<&Value>,
+    spec: &Path,
+    specs_root: &Path,
+    spec_rel: &str,
+    pointer: &str,
+    loader: &dyn Loader,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Loaded> {
+    let Some(Value::Object(refs)) = refs else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (title, r) in refs {
+        let Some(reference) = r.get("$ref").and_then(Value::as_str) else {
+            continue;
+        };
+        let path = join_relative(spec, reference);
+        let file = rel_path(specs_root, &path);
+        let at = format!(
+            "{pointer}/x-ms-examples/{}",
+            crate::diag::escape_token(title)
+        );
+        let parsed = loader
+            .load(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|b| parse::parse(&b));
+        let mut example = Example {
+            title: title.clone(),
+            file: file.clone(),
+            found: false,
+            status: None,
+            parameters: None,
+            response: None,
+        };
+        let mut bodies = Vec::new();
+        match parsed {
+            Ok(v) => {
+                example.found = true;
+                example.parameters = v.get("parameters").cloned();
+                if let Some(Value::Object(resps)) = v.get("responses") {
+                    for (status, resp) in resps {
+                        if let Some(body) = resp.get("body") {
+                            bodies.push((status.clone(), body.clone()));
+                        }
+                    }
+                    if let Some((status, resp)) = resps.iter().next() {
+                        example.status = Some(status.clone());
+                        example.response = resp.get("body").map(trim);
+                    }
+                }
+            }
+            Err(e) => diags.push(Diagnostic::new(
+                DiagKind::MissingExample,
+                spec_rel,
+                at,
+                format!("example `{file}` cannot be read: {e}"),
+            )),
+        }
+        out.push(Loaded { example, bodies });
+    }
+    out
+}
+
+/// A copy of `v` with arrays cut to [`MAX_ITEMS`] and strings to [`MAX_STRING`] chars.
+pub fn trim(v: &Value) -> Value {
+    match v {
+        Value::String(s) if s.chars().count() > MAX_STRING => {
+            let mut t: String = s.chars().take(MAX_STRING).collect();
+            t.push('…');
+            Value::String(t)
+        }
+        Value::Array(a) => Value::Array(a.iter().take(MAX_ITEMS).map(trim).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), trim(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The broad shape of a type or a JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Array,
+    Object,
+    Scalar,
+    Unknown,
+}
+
+fn shape_of_ty(ty: &Ty, types: &TypeSpace) -> Shape {
+    let mut ty = ty;
+    for _ in 0..16 {
+        match ty {
+            Ty::Ref { name } => match types.get(name) {
+                Some(d) => ty = &d.ty,
+                None => return Shape::Unknown,
+            },
+            Ty::Nullable { inner } => ty = inner,
+            Ty::Array { .. } => return Shape::Array,
+            Ty::Object { .. } | Ty::Map { .. } | Ty::AllOf { .. } => return Shape::Object,
+            Ty::String { .. }
+            | Ty::Integer { .. }
+            | Ty::Number { .. }
+            | Ty::Boolean
+            | Ty::Literal { .. }
+            | Ty::Binary => return Shape::Scalar,
+            Ty::OneOf { .. } | Ty::AnyOf { .. } | Ty::Null | Ty::Any => return Shape::Unknown,
+        }
+    }
+    Shape::Unknown
+}
+
+fn shape_of_value(v: &Value) -> Shape {
+    match v {
+        Value::Array(_) => Shape::Array,
+        Value::Object(_) => Shape::Object,
+        Value::Null => Shape::Unknown,
+        _ => Shape::Scalar,
+    }
+}
+
+fn is_envelope(v: &Value) -> bool {
+    matches!(v, Value::Object(m) if m.get("value").is_some_and(Value::is_array))
+}
+
+/// `{ count: number; value: T[] }` around a declared array type.
+pub fn envelope(array: Ty) -> Ty {
+    Ty::Object {
+        properties: vec![
+            Property {
+                name: "count".into(),
+                ty: Ty::Integer {
+                    format: Some("int32".into()),
+                    enumeration: vec![],
+                },
+                required: true,
+                read_only: false,
+                description: Some("Number of items in `value`.".into()),
+            },
+            Property {
+                name: "value".into(),
+                ty: array,
+                required: true,
+                read_only: false,
+                description: None,
+            },
+        ],
+        additional: None,
+    }
+}
+
+/// Inputs of [`correct`] about one operation.
+#[derive(Debug)]
+pub struct Check<'a> {
+    pub declared: Option<&'a Ty>,
+    pub status: &'a str,
+    /// Azure DevOps operation: declared arrays are enveloped.
+    pub azure: bool,
+    pub examples: &'a [Loaded],
+}
+
+/// Decides the real success shape; returns it, the correction, and any mismatch message.
+pub fn correct(c: &Check<'_>, types: &TypeSpace) -> (Option<Ty>, Correction, Option<String>) {
+    let bodies: Vec<(&str, &Value)> = c
+        .examples
+        .iter()
+        .flat_map(|l| {
+            l.bodies
+                .iter()
+                .filter(|(s, _)| s == c.status)
+                .map(move |(_, b)| (l.example.file.as_str(), b))
+        })
+        .filter(|(_, b)| !b.is_null())
+        .collect();
+    let Some(declared) = c.declared else {
+        return match bodies.first() {
+            Some((file, b)) if shape_of_value(b) != Shape::Scalar => (
+                None,
+                Correction::Contradicted,
+                Some(format!(
+                    "`{file}` records a {} body for status {} but the spec declares none",
+                    kind_name(shape_of_value(b)),
+                    c.status
+                )),
+            ),
+            _ => (None, Correction::None, None),
+        };
+    };
+    let declared_shape = shape_of_ty(declared, types);
+    if c.azure && declared_shape == Shape::Array {
+        if let Some((file, b)) = bodies.iter().find(|(_, b)| !is_envelope(b)) {
+            let msg = format!(
+                "`{file}` records a bare {} where the spec declares an array and the service \
+                 usually wraps lists in {{count, value}}; keeping the declared array",
+                kind_name(shape_of_value(b))
+            );
+            return (Some(declared.clone()), Correction::Contradicted, Some(msg));
+        }
+        let correction = if bodies.is_empty() {
+            Correction::Enveloped
+        } else {
+            Correction::EnvelopedConfirmed
+        };
+        return (Some(envelope(declared.clone())), correction, None);
+    }
+    if declared_shape == Shape::Unknown {
+        return (Some(declared.clone()), Correction::None, None);
+    }
+    if let Some((file, b)) = bodies.iter().find(|(_, b)| {
+        !matches!(shape_of_value(b), Shape::Unknown) && shape_of_value(b) != declared_shape
+    }) {
+        let msg = format!(
+            "`{file}` records {} {} where the spec declares {} {}",
+            article(shape_of_value(b)),
+            kind_name(shape_of_value(b)),
+            article(declared_shape),
+            kind_name(declared_shape)
+        );
+        return (Some(declared.clone()), Correction::Contradicted, Some(msg));
+    }
+    let correction = if bodies.is_empty() {
+        Correction::None
+    } else {
+        Correction::Confirmed
+    };
+    (Some(declared.clone()), correction, None)
+}
+
+fn kind_name(s: Shape) -> &'static str {
+    match s {
+        Shape::Array => "array",
+        Shape::Object => "object",
+        Shape::Scalar => "scalar",
+        Shape::Unknown => "value",
+    }
+}
+
+fn article(s: Shape) -> &'static str {
+    match s {
+        Shape::Array | Shape::Object => "an",
+        _ => "a",
+    }
+}
+
+/// Keys of a JSON object (helper for tests and reports).
+pub fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .map(Map::keys)
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn loaded(body: Value) -> Loaded {
+        Loaded {
+            example: Example {
+                title: "t".into(),
+                file: "x.json".into(),
+                found: true,
+                status: Some("200".into()),
+                parameters: None,
+                response: Some(trim(&body)),
+            },
+            bodies: vec![("200".into(), body)],
+        }
+    }
+
+    #[test]
+    fn envelope_is_confirmed_or_contradicted_by_examples() {
+        let arr = Ty::Array {
+            items: Box::new(Ty::Boolean),
+        };
+        let types = TypeSpace::new();
+        let check = |ex: &[Loaded]| {
+            correct(
+                &Check {
+                    declared: Some(&arr),
+                    status: "200",
+                    azure: true,
+                    examples: ex,
+                },
+                &types,
+            )
+        };
+        assert_eq!(check(&[]).1, Correction::Enveloped);
+        let ok = [loaded(json!({"count": 1, "value": [true]}))];
+        let (ty, c, _) = check(&ok);
+        assert_eq!(c, Correction::EnvelopedConfirmed);
+        assert_eq!(
+            keys(&serde_json::to_value(ty).unwrap()),
+            ["kind", "properties"]
+        );
+        let bare = [loaded(json!([true]))];
+        let (ty, c, msg) = check(&bare);
+        assert_eq!(c, Correction::Contradicted);
+        assert_eq!(ty, Some(arr.clone()));
+        assert!(msg.unwrap().contains("bare array"));
+    }
+
+    #[test]
+    fn trim_cuts_arrays_and_strings() {
+        let v = trim(&json!({"a": [1, 2, 3], "s": "x".repeat(300)}));
+        assert_eq!(v["a"], json!([1, 2]));
+        assert_eq!(v["s"].as_str().unwrap().chars().count(), MAX_STRING + 1);
+    }
+}

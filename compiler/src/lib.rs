@@ -1,0 +1,285 @@
+//! Compiles REST API contracts into an opcat operation catalog.
+//!
+//! The compiler is a pipeline of stages, one module each. Files go through stages 2-5 in
+//! parallel (rayon); output order is the sorted file order, so builds are deterministic.
+//!
+//! 1. [`read`]: find spec files (Azure DevOps `<area>/<version>/*.json` layout, a folder,
+//!    or one file), choose versions, load bytes. The only stage that touches the disk;
+//!    later stages load referenced files through the [`read::Loader`] trait.
+//! 2. [`parse`]: JSON or YAML to a JSON tree; detect the dialect.
+//! 3. [`upgrade`]: Swagger 2.0 and OpenAPI 3.1 to the OpenAPI 3.0 shape; then [`bundle`]
+//!    pulls relative-file `$ref`s into the document.
+//! 4. [`resolve`]: type the tree with `openapiv3`, piece by piece; follow refs.
+//! 5. [`normalize`]: operations and named types ([`types`]) into the IR ([`ir`]), with
+//!    recorded examples and the list-envelope correction ([`examples`]).
+//!
+//! No stage aborts the build for one bad input: each returns its output plus
+//! [`diag::Diagnostic`]s (file, JSON pointer, message).
+//!
+//! ```no_run
+//! use opcat_compiler::{Options, compile, read::{FsLoader, VersionSelect}};
+//!
+//! let build = compile(
+//!     &Options { specs: "../shared/specs/azure-devops/specification".into(), versions: VersionSelect::Latest },
+//!     &FsLoader,
+//!     &|_file| {},
+//! );
+//! println!("{} operations", build.catalog.operations.len());
+//! for d in &build.diagnostics { eprintln!("{d}"); }
+//! ```
+
+pub mod bundle;
+pub mod diag;
+pub mod examples;
+pub mod ir;
+pub mod normalize;
+pub mod parse;
+pub mod read;
+pub mod resolve;
+pub mod types;
+pub mod upgrade;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use diag::{DiagKind, Diagnostic};
+use ir::{Catalog, Correction, Document, Operation};
+use parse::Dialect;
+use read::{Loader, SpecFile, VersionSelect};
+
+/// What to compile.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A spec file, an Azure DevOps `specification` folder, or a folder of specs.
+    pub specs: PathBuf,
+    pub versions: VersionSelect,
+}
+
+/// The result of a build: the catalog, every diagnostic, and the summary.
+#[derive(Debug)]
+pub struct Build {
+    pub catalog: Catalog,
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: Summary,
+}
+
+/// Counts and timings of a build.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// Spec files found.
+    pub files: usize,
+    /// Spec files that produced no document (unreadable, not a spec).
+    pub files_failed: usize,
+    pub operations: usize,
+    pub named_types: usize,
+    /// Diagnostics per kind.
+    pub diagnostics: BTreeMap<String, usize>,
+    /// Declared arrays replaced by the `{count, value}` envelope.
+    pub enveloped: usize,
+    /// Of those, how many a recorded example confirms.
+    pub enveloped_confirmed: usize,
+    /// Declared shapes a recorded example confirms (no correction needed).
+    pub confirmed: usize,
+    /// Recorded examples that contradict the declared shape.
+    pub contradicted: usize,
+    /// Recorded examples attached, and how many of those files exist.
+    pub examples: usize,
+    pub examples_found: usize,
+    /// Time per stage in milliseconds, summed over threads (stages run in parallel).
+    pub stage_ms: BTreeMap<String, f64>,
+    /// Wall-clock time of the whole build in milliseconds.
+    pub wall_ms: f64,
+}
+
+/// Stage names, in pipeline order.
+pub const STAGES: [&str; 5] = ["read", "parse", "upgrade", "resolve", "normalize"];
+
+struct FileOut {
+    document: Option<Document>,
+    operations: Vec<Operation>,
+    diagnostics: Vec<Diagnostic>,
+    times: [Duration; 5],
+}
+
+/// Runs the whole pipeline. `progress` is called once per finished spec file.
+pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + Sync)) -> Build {
+    let start = Instant::now();
+    let discovery = read::discover(&opts.specs, &opts.versions);
+    let discover_time = start.elapsed();
+    let specs_root = if opts.specs.is_file() {
+        opts.specs.parent().map(PathBuf::from).unwrap_or_default()
+    } else {
+        opts.specs.clone()
+    };
+    let outs: Vec<FileOut> = discovery
+        .files
+        .par_iter()
+        .map(|spec| {
+            let out = compile_file(spec, &specs_root, loader);
+            progress(&spec.rel);
+            out
+        })
+        .collect();
+
+    let mut summary = Summary {
+        files: discovery.files.len(),
+        ..Summary::default()
+    };
+    let mut times = [Duration::ZERO; 5];
+    times[0] = discover_time;
+    let mut diagnostics = discovery.diagnostics;
+    let mut documents = Vec::new();
+    let mut operations = Vec::new();
+    for out in outs {
+        for (t, d) in times.iter_mut().zip(out.times) {
+            *t += d;
+        }
+        match out.document {
+            Some(d) => documents.push(d),
+            None => summary.files_failed += 1,
+        }
+        operations.extend(out.operations);
+        diagnostics.extend(out.diagnostics);
+    }
+    dedupe_ids(&mut operations, &mut diagnostics);
+
+    summary.operations = operations.len();
+    summary.named_types = documents.iter().map(|d| d.types.len()).sum();
+    for kind in DiagKind::ALL {
+        let n = diagnostics.iter().filter(|d| d.kind == kind).count();
+        if n > 0 {
+            summary.diagnostics.insert(kind.name().to_string(), n);
+        }
+    }
+    for op in &operations {
+        match op.returns.correction {
+            Correction::Enveloped => summary.enveloped += 1,
+            Correction::EnvelopedConfirmed => {
+                summary.enveloped += 1;
+                summary.enveloped_confirmed += 1;
+            }
+            Correction::Confirmed => summary.confirmed += 1,
+            Correction::Contradicted => summary.contradicted += 1,
+            Correction::None => {}
+        }
+        summary.examples += op.examples.len();
+        summary.examples_found += op.examples.iter().filter(|e| e.found).count();
+    }
+    for (name, t) in STAGES.iter().zip(times) {
+        summary
+            .stage_ms
+            .insert(name.to_string(), t.as_secs_f64() * 1e3);
+    }
+    summary.wall_ms = start.elapsed().as_secs_f64() * 1e3;
+    Build {
+        catalog: Catalog {
+            format_version: ir::CATALOG_JSON_VERSION,
+            documents,
+            operations,
+        },
+        diagnostics,
+        summary,
+    }
+}
+
+/// Stages 1-5 for one file.
+fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn Loader) -> FileOut {
+    let mut out = FileOut {
+        document: None,
+        operations: Vec::new(),
+        diagnostics: Vec::new(),
+        times: [Duration::ZERO; 5],
+    };
+    let diag = |kind, msg: String| Diagnostic::new(kind, spec.rel.clone(), "", msg);
+    let t = Instant::now();
+    let bytes = match loader.load(&spec.path) {
+        Ok(b) => b,
+        Err(e) => {
+            out.diagnostics
+                .push(diag(DiagKind::Io, format!("cannot read: {e}")));
+            return out;
+        }
+    };
+    out.times[0] = t.elapsed();
+
+    let t = Instant::now();
+    let parsed = parse::parse(&bytes).and_then(|v| Dialect::of(&v).map(|d| (v, d)));
+    drop(bytes);
+    out.times[1] = t.elapsed();
+    let (value, dialect) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let kind = if e.starts_with("expected") {
+                DiagKind::UnknownDialect
+            } else {
+                DiagKind::Syntax
+            };
+            out.diagnostics.push(diag(kind, e));
+            return out;
+        }
+    };
+
+    let t = Instant::now();
+    let mut doc = upgrade::upgrade(value, dialect);
+    bundle::bundle(
+        &mut doc,
+        &spec.path,
+        specs_root,
+        loader,
+        &mut out.diagnostics,
+    );
+    out.times[2] = t.elapsed();
+
+    let t = Instant::now();
+    let schema_home = match dialect {
+        Dialect::Swagger2 => "/definitions",
+        _ => "/components/schemas",
+    };
+    let api = resolve::resolve(doc, &spec.rel, schema_home, &mut out.diagnostics);
+    out.times[3] = t.elapsed();
+
+    let t = Instant::now();
+    let norm = normalize::normalize(
+        &normalize::Input {
+            spec,
+            api: &api,
+            dialect,
+            specs_root,
+        },
+        loader,
+    );
+    out.times[4] = t.elapsed();
+    out.document = Some(norm.document);
+    out.operations = norm.operations;
+    out.diagnostics.extend(norm.diagnostics);
+    out
+}
+
+/// Ids must be unique within a version; a repeat gets `_2`, `_3`... and a diagnostic.
+fn dedupe_ids(ops: &mut [Operation], diags: &mut Vec<Diagnostic>) {
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for op in ops.iter_mut() {
+        let n = seen
+            .entry((op.version.clone(), op.id.clone()))
+            .and_modify(|n| *n += 1)
+            .or_insert(1);
+        if *n > 1 {
+            let new = format!("{}_{n}", op.id);
+            diags.push(Diagnostic::new(
+                DiagKind::DuplicateId,
+                op.source.file.clone(),
+                op.source.pointer.clone(),
+                format!(
+                    "id `{}` is taken in version {}; this operation is `{new}`",
+                    op.id, op.version
+                ),
+            ));
+            op.id = new;
+        }
+    }
+}

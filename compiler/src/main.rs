@@ -1,0 +1,247 @@
+//! The `opcat` command line: glue between the compiler library and the terminal.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use opcat_compiler::read::{FsLoader, VersionSelect, numeric_version};
+use opcat_compiler::{Build, Options, STAGES, compile};
+
+/// Compile REST API contracts into one searchable operation catalog for code-mode agents.
+#[derive(Debug, Parser)]
+#[command(name = "opcat", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile specs into a catalog (default: the Azure DevOps specs found nearby).
+    Build(BuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Spec file or folder. Default: $OPCAT_SPECS, then specs/azure-devops/specification,
+    /// then ../shared/specs/azure-devops/specification.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    specs: Option<PathBuf>,
+    /// Which version folders to compile: `latest` (newest cloud version per area) or `all`
+    /// (every folder, on-premises included).
+    #[arg(
+        long,
+        value_name = "latest|all",
+        default_value = "latest",
+        conflicts_with = "version"
+    )]
+    versions: String,
+    /// Per area, the newest cloud version not above this one (e.g. 7.1).
+    #[arg(long, value_name = "X.Y")]
+    version: Option<String>,
+    /// Also write the normalized catalog as JSON (`<out>/<name>.catalog.json`).
+    #[arg(long, value_name = "json")]
+    emit: Option<String>,
+    /// Output folder.
+    #[arg(long, default_value = "dist", value_name = "DIR")]
+    out: PathBuf,
+    /// Catalog name used in output file names. Default: `azure-devops` for the Azure
+    /// DevOps layout, else the spec file or folder name.
+    #[arg(long)]
+    name: Option<String>,
+    /// Print every diagnostic (default: the first 10).
+    #[arg(long)]
+    diagnostics: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(args) => build(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn find_specs(arg: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = arg {
+        if !p.exists() {
+            bail!("--specs {}: no such file or folder", p.display());
+        }
+        return Ok(p);
+    }
+    if let Some(p) = std::env::var_os("OPCAT_SPECS") {
+        let p = PathBuf::from(p);
+        if !p.exists() {
+            bail!("OPCAT_SPECS={}: no such file or folder", p.display());
+        }
+        return Ok(p);
+    }
+    let candidates = [
+        "specs/azure-devops/specification",
+        "../shared/specs/azure-devops/specification",
+    ];
+    candidates
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_dir())
+        .with_context(|| {
+            format!(
+                "no specs found: pass --specs, set OPCAT_SPECS, or run `specs/fetch.sh` \
+                 (looked in {})",
+                candidates.join(", ")
+            )
+        })
+}
+
+fn catalog_name(specs: &Path, name: Option<String>) -> String {
+    if let Some(n) = name {
+        return n;
+    }
+    let s = specs.to_string_lossy();
+    if s.contains("azure-devops") {
+        return "azure-devops".into();
+    }
+    let p = if specs.file_name().is_some_and(|n| n == "specification") {
+        specs.parent().unwrap_or(specs)
+    } else {
+        specs
+    };
+    p.file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "catalog".into())
+}
+
+fn build(args: BuildArgs) -> Result<ExitCode> {
+    let specs = find_specs(args.specs)?;
+    let versions = match (args.version, args.versions.as_str()) {
+        (Some(v), _) => {
+            if numeric_version(&v).is_none() {
+                bail!("--version {v}: expected a version like 7.1");
+            }
+            VersionSelect::AtMost(v)
+        }
+        (None, "latest") => VersionSelect::Latest,
+        (None, "all") => VersionSelect::All,
+        (None, other) => bail!("--versions {other}: expected `latest` or `all`"),
+    };
+    let emit_json = match args.emit.as_deref() {
+        None => false,
+        Some("json") => true,
+        Some(other) => bail!("--emit {other}: expected `json`"),
+    };
+    let name = catalog_name(&specs, args.name);
+    let tty = std::io::stderr().is_terminal();
+    let bar = if tty {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template("{spinner} compiling {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let opts = Options {
+        specs: specs.clone(),
+        versions,
+    };
+    bar.set_length(count_hint(&opts));
+    let build = compile(&opts, &FsLoader, &|file| {
+        bar.inc(1);
+        bar.set_message(file.to_string());
+    });
+    bar.finish_and_clear();
+
+    print_summary(&specs, &build, args.diagnostics);
+    if emit_json {
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        let path = args.out.join(format!("{name}.catalog.json"));
+        let file = std::fs::File::create(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut w, &build.catalog)?;
+        w.flush()?;
+        println!("wrote {}", path.display());
+    }
+    Ok(if build.catalog.operations.is_empty() {
+        eprintln!("error: no operations compiled");
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Number of spec files, for the progress bar (discovery is cheap).
+fn count_hint(opts: &Options) -> u64 {
+    opcat_compiler::read::discover(&opts.specs, &opts.versions)
+        .files
+        .len() as u64
+}
+
+fn print_summary(specs: &Path, build: &Build, all_diags: bool) {
+    let s = &build.summary;
+    println!("specs        {}", specs.display());
+    println!(
+        "files        {} ({} failed)   documents {}",
+        s.files,
+        s.files_failed,
+        build.catalog.documents.len()
+    );
+    println!("operations   {}", s.operations);
+    println!("named types  {}", s.named_types);
+    println!(
+        "responses    {} enveloped as {{count, value}} ({} confirmed by a recorded example), \
+         {} confirmed as declared, {} contradicted by an example",
+        s.enveloped, s.enveloped_confirmed, s.confirmed, s.contradicted
+    );
+    println!(
+        "examples     {} attached, {} found, {} missing",
+        s.examples,
+        s.examples_found,
+        s.examples - s.examples_found
+    );
+    let diag_line: Vec<String> = s
+        .diagnostics
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!(
+        "diagnostics  {} ({})",
+        build.diagnostics.len(),
+        if diag_line.is_empty() {
+            "none".to_string()
+        } else {
+            diag_line.join(", ")
+        }
+    );
+    let stages: Vec<String> = STAGES
+        .iter()
+        .map(|st| format!("{st} {:.0}", s.stage_ms.get(*st).copied().unwrap_or(0.0)))
+        .collect();
+    println!(
+        "time         {:.0} ms wall; per stage, ms summed over threads: {}",
+        s.wall_ms,
+        stages.join(", ")
+    );
+    let limit = if all_diags { usize::MAX } else { 10 };
+    for d in build.diagnostics.iter().take(limit) {
+        eprintln!("  {d}");
+    }
+    if build.diagnostics.len() > limit {
+        eprintln!(
+            "  ... {} more (use --diagnostics to list all)",
+            build.diagnostics.len() - limit
+        );
+    }
+}

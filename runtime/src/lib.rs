@@ -1,0 +1,1 @@
+//! Opens an opcat catalog artifact; the artifact format arrives with the artifact issue.
