@@ -205,6 +205,24 @@ impl Bundler<'_> {
             let here = format!("{at}/{}", crate::diag::escape_token(k));
             match k.as_str() {
                 "properties" | "patternProperties" => {
+                    // `properties: {$ref: 'attributes.yml#/x'}` names a map of properties.
+                    let r = child
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    if let Some(key) = r.and_then(|r| self.target(&r, base)) {
+                        *child = json!({});
+                        if let Some(mut props) = self.load(&key, &here, base) {
+                            if let Value::Object(ps) = &mut props {
+                                for (pk, c) in ps.iter_mut() {
+                                    let p = format!("{}/{}", key.1, crate::diag::escape_token(pk));
+                                    self.walk_schema(c, &key.0, &p);
+                                }
+                            }
+                            *child = props;
+                        }
+                        continue;
+                    }
                     if let Value::Object(props) = child {
                         for (pk, c) in props.iter_mut() {
                             let p = format!("{here}/{}", crate::diag::escape_token(pk));

@@ -21,6 +21,8 @@ pub enum DiagKind {
     UnknownDialect,
     /// A folder under an area is not a version folder.
     UnknownVersion,
+    /// A version folder without any spec file (only examples, or nothing).
+    EmptyFolder,
     /// A part of the document does not have the expected shape; it was skipped.
     Shape,
     /// A `$ref` whose target does not exist.
@@ -37,11 +39,12 @@ pub enum DiagKind {
 
 impl DiagKind {
     /// Every kind, in summary order.
-    pub const ALL: [DiagKind; 10] = [
+    pub const ALL: [DiagKind; 11] = [
         DiagKind::Io,
         DiagKind::Syntax,
         DiagKind::UnknownDialect,
         DiagKind::UnknownVersion,
+        DiagKind::EmptyFolder,
         DiagKind::Shape,
         DiagKind::MissingRef,
         DiagKind::BrokenRef,
@@ -57,6 +60,7 @@ impl DiagKind {
             DiagKind::Syntax => "syntax",
             DiagKind::UnknownDialect => "unknown-dialect",
             DiagKind::UnknownVersion => "unknown-version",
+            DiagKind::EmptyFolder => "empty-folder",
             DiagKind::Shape => "shape",
             DiagKind::MissingRef => "missing-ref",
             DiagKind::BrokenRef => "broken-ref",

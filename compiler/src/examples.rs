@@ -148,8 +148,10 @@ fn shape_of_value(v: &Value) -> Shape {
     }
 }
 
+/// `{"count": n, "value": [...]}` (some lists put an object in `value`; still the envelope).
 fn is_envelope(v: &Value) -> bool {
-    matches!(v, Value::Object(m) if m.get("value").is_some_and(Value::is_array))
+    matches!(v, Value::Object(m) if m.get("value").is_some_and(Value::is_array)
+        || (m.contains_key("count") && m.contains_key("value")))
 }
 
 /// `{ count: number; value: T[] }` around a declared array type.
@@ -207,7 +209,8 @@ pub fn correct(c: &Check<'_>, types: &TypeSpace) -> (Option<Ty>, Correction, Opt
                 None,
                 Correction::Contradicted,
                 Some(format!(
-                    "`{file}` records a {} body for status {} but the spec declares none",
+                    "`{file}` records {} {} body for status {} but the spec declares none",
+                    article(shape_of_value(b)),
                     kind_name(shape_of_value(b)),
                     c.status
                 )),
@@ -217,13 +220,25 @@ pub fn correct(c: &Check<'_>, types: &TypeSpace) -> (Option<Ty>, Correction, Opt
     };
     let declared_shape = shape_of_ty(declared, types);
     if c.azure && declared_shape == Shape::Array {
-        if let Some((file, b)) = bodies.iter().find(|(_, b)| !is_envelope(b)) {
+        // A bare array agrees with the spec (only the envelope rule is wrong there);
+        // anything else that is not an envelope contradicts both.
+        if let Some((file, b)) = bodies
+            .iter()
+            .find(|(_, b)| !is_envelope(b) && shape_of_value(b) != Shape::Array)
+        {
             let msg = format!(
-                "`{file}` records a bare {} where the spec declares an array and the service \
-                 usually wraps lists in {{count, value}}; keeping the declared array",
+                "`{file}` records {} {} where the spec declares an array (usually sent as \
+                 {{count, value}}); keeping the declared array",
+                article(shape_of_value(b)),
                 kind_name(shape_of_value(b))
             );
             return (Some(declared.clone()), Correction::Contradicted, Some(msg));
+        }
+        if bodies
+            .iter()
+            .any(|(_, b)| shape_of_value(b) == Shape::Array)
+        {
+            return (Some(declared.clone()), Correction::Confirmed, None);
         }
         let correction = if bodies.is_empty() {
             Correction::Enveloped
@@ -327,9 +342,14 @@ mod tests {
         );
         let bare = [loaded(json!([true]))];
         let (ty, c, msg) = check(&bare);
-        assert_eq!(c, Correction::Contradicted);
-        assert_eq!(ty, Some(arr.clone()));
-        assert!(msg.unwrap().contains("bare array"));
+        assert_eq!(
+            (ty, c, msg),
+            (Some(arr.clone()), Correction::Confirmed, None)
+        );
+        let single = [loaded(json!({"id": 1}))];
+        let (ty, c, msg) = check(&single);
+        assert_eq!((ty, c), (Some(arr.clone()), Correction::Contradicted));
+        assert!(msg.unwrap().contains("records an object"));
     }
 
     #[test]

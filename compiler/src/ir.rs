@@ -348,3 +348,8 @@ pub struct Example {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<serde_json::Value>,
 }
+
+/// The JSON Schema of [`Catalog`] (`schemas/catalog.schema.json` is this, pretty-printed).
+pub fn catalog_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Catalog)).unwrap_or_default()
+}

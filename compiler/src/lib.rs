@@ -109,12 +109,14 @@ struct FileOut {
 /// Runs the whole pipeline. `progress` is called once per finished spec file.
 pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + Sync)) -> Build {
     let start = Instant::now();
-    let discovery = read::discover(&opts.specs, &opts.versions);
+    // One spelling of the root (no `..`), so paths joined from refs stay below it.
+    let specs = std::fs::canonicalize(&opts.specs).unwrap_or_else(|_| opts.specs.clone());
+    let discovery = read::discover(&specs, &opts.versions);
     let discover_time = start.elapsed();
-    let specs_root = if opts.specs.is_file() {
-        opts.specs.parent().map(PathBuf::from).unwrap_or_default()
+    let specs_root = if specs.is_file() {
+        specs.parent().map(PathBuf::from).unwrap_or_default()
     } else {
-        opts.specs.clone()
+        specs
     };
     let outs: Vec<FileOut> = discovery
         .files
@@ -226,13 +228,17 @@ fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn Load
 
     let t = Instant::now();
     let mut doc = upgrade::upgrade(value, dialect);
-    bundle::bundle(
-        &mut doc,
-        &spec.path,
-        specs_root,
-        loader,
-        &mut out.diagnostics,
-    );
+    let mut bundle_diags = Vec::new();
+    bundle::bundle(&mut doc, &spec.path, specs_root, loader, &mut bundle_diags);
+    if dialect == Dialect::Swagger2 {
+        // Point into the original file: Swagger keeps schemas under `/definitions`.
+        for d in &mut bundle_diags {
+            if let Some(rest) = d.pointer.strip_prefix("/components/schemas/") {
+                d.pointer = format!("/definitions/{rest}");
+            }
+        }
+    }
+    out.diagnostics.extend(bundle_diags);
     out.times[2] = t.elapsed();
 
     let t = Instant::now();

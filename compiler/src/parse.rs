@@ -50,52 +50,103 @@ pub fn parse(bytes: &[u8]) -> Result<Value, String> {
     match first {
         None => Err("empty file".into()),
         Some(b'{' | b'[') => serde_json::from_slice(bytes).map_err(|e| e.to_string()),
-        Some(_) => {
-            let yaml: serde_yaml_ng::Value =
-                serde_yaml_ng::from_slice(bytes).map_err(|e| e.to_string())?;
-            Ok(yaml_to_json(yaml))
-        }
+        Some(_) => serde_yaml_ng::from_slice::<Yaml>(bytes)
+            .map(|y| y.0)
+            .map_err(|e| e.to_string()),
     }
 }
 
-/// Converts a YAML tree to JSON; non-string keys (`200:`) become their text.
-fn yaml_to_json(v: serde_yaml_ng::Value) -> Value {
-    use serde_yaml_ng::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect()),
-        Y::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Bool(b) => b.to_string(),
-                    Y::Number(n) => n.to_string(),
-                    Y::Null => "null".to_string(),
-                    other => serde_yaml_ng::to_string(&other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
-                };
-                out.insert(key, yaml_to_json(v));
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value),
+/// A JSON tree read from YAML in one pass. Unlike going through `serde_yaml_ng::Value`,
+/// integers beyond 64 bits (OpenAI's `minimum: -9223372036854776000`) become floats and
+/// non-string keys (`200:`) become their text, as a JSON reader of the same spec expects.
+struct Yaml(Value);
+
+impl<'de> serde::Deserialize<'de> for Yaml {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(YamlVisitor).map(Yaml)
     }
+}
+
+/// A map key of any scalar type, as text.
+struct Key(String);
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = d.deserialize_any(YamlVisitor)?;
+        Ok(Key(match v {
+            Value::String(s) => s,
+            Value::Null => "null".into(),
+            other => other.to_string(),
+        }))
+    }
+}
+
+struct YamlVisitor;
+
+impl<'de> serde::de::Visitor<'de> for YamlVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or_else(|_| float(v as f64), Value::from))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(u64::try_from(v).map_or_else(|_| float(v as f64), Value::from))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Yaml(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some((Key(k), Yaml(v))) = map.next_entry()? {
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // A tagged YAML value (`!tag value`): keep the value, drop the tag.
+        use serde::de::VariantAccess;
+        let (_tag, variant): (Key, _) = data.variant()?;
+        variant.newtype_variant::<Yaml>().map(|y| y.0)
+    }
+}
+
+/// A JSON number for a float; NaN and infinities (not JSON) become null.
+fn float(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
 #[cfg(test)]
@@ -109,6 +160,10 @@ mod tests {
         let y = parse(b"openapi: 3.1.0\npaths:\n  /a:\n    get:\n      responses:\n        200:\n          description: ok\n").unwrap();
         assert_eq!(Dialect::of(&y), Ok(Dialect::OpenApi31));
         assert!(y.pointer("/paths/~1a/get/responses/200").is_some());
+        let big = parse(b"a: -9223372036854776000\nb: 18446744073709552000\n1: x\n").unwrap();
+        assert!(big["a"].as_f64().unwrap() < -9.2e18);
+        assert!(big["b"].as_f64().unwrap() > 1.8e19);
+        assert_eq!(big["1"], "x");
     }
 
     #[test]

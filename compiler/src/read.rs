@@ -170,30 +170,55 @@ fn discover_area(root: &Path, area: &Path, select: &VersionSelect, out: &mut Dis
         }
     }
     cloud.sort_by(|a, b| cmp_versions(&a.0, &b.0));
-    let chosen: Vec<String> = match select {
-        VersionSelect::All => {
-            let mut all: Vec<String> = cloud.into_iter().map(|(_, n)| n).collect();
-            all.extend(on_prem);
-            all
-        }
-        VersionSelect::Latest => cloud.pop().map(|(_, n)| n).into_iter().collect(),
-        VersionSelect::AtMost(max) => {
-            let max = numeric_version(max).unwrap_or_default();
-            cloud
-                .into_iter()
-                .filter(|(v, _)| cmp_versions(v, &max).is_le())
-                .next_back()
-                .map(|(_, n)| n)
-                .into_iter()
-                .collect()
-        }
-    };
-    for version in chosen {
-        let dir = area.join(&version);
-        let specs: Vec<PathBuf> = sorted_entries(&dir, &mut out.diagnostics)
+    let specs_in = |version: &str, diags: &mut Vec<Diagnostic>| -> Vec<PathBuf> {
+        sorted_entries(&area.join(version), diags)
             .into_iter()
             .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
-            .collect();
+            .collect()
+    };
+    let mut chosen: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    match select {
+        VersionSelect::All => {
+            for name in cloud.into_iter().map(|(_, n)| n).chain(on_prem) {
+                let specs = specs_in(&name, &mut out.diagnostics);
+                chosen.push((name, specs));
+            }
+        }
+        VersionSelect::Latest | VersionSelect::AtMost(_) => {
+            let max = match select {
+                VersionSelect::AtMost(m) => numeric_version(m),
+                _ => None,
+            };
+            // The newest version (not above `max`) that holds a spec file.
+            let newest = cloud
+                .into_iter()
+                .rev()
+                .filter(|(v, _)| max.as_ref().is_none_or(|m| cmp_versions(v, m).is_le()))
+                .map(|(_, name)| {
+                    let specs = specs_in(&name, &mut out.diagnostics);
+                    (name, specs)
+                })
+                .find(|(_, specs)| !specs.is_empty());
+            match newest {
+                Some(found) => chosen.push(found),
+                None => out.diagnostics.push(Diagnostic::new(
+                    DiagKind::EmptyFolder,
+                    rel_path(root, area),
+                    "",
+                    "no version folder of this area holds a spec file; area skipped",
+                )),
+            }
+        }
+    }
+    for (version, specs) in chosen {
+        if specs.is_empty() {
+            out.diagnostics.push(Diagnostic::new(
+                DiagKind::EmptyFolder,
+                rel_path(root, &area.join(&version)),
+                "",
+                "no spec file in this version folder",
+            ));
+        }
         let shares_folder = specs.len() > 1;
         for path in specs {
             out.files.push(SpecFile {
@@ -267,7 +292,9 @@ fn io_diag(path: &Path, e: &io::Error) -> Diagnostic {
 
 /// `path` relative to `root`, `/`-separated; `path` itself when it is not below `root`.
 pub fn rel_path(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
+    let Ok(rel) = path.strip_prefix(root) else {
+        return path.display().to_string();
+    };
     rel.components()
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()

@@ -1,0 +1,180 @@
+//! Malformed input gives diagnostics naming file and pointer; the rest of the build goes on.
+
+mod common;
+
+use std::io;
+use std::path::Path;
+
+use opcat_compiler::diag::{DiagKind, Diagnostic};
+use opcat_compiler::read::{FsLoader, Loader, VersionSelect};
+use opcat_compiler::{Options, compile};
+
+/// Fails for one file name, as an unreadable file would.
+struct Unreadable;
+impl Loader for Unreadable {
+    fn load(&self, path: &Path) -> io::Result<Vec<u8>> {
+        if path.ends_with("locked.json") {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "permission denied",
+            ));
+        }
+        FsLoader.load(path)
+    }
+}
+
+const GOOD: &str = r##"{
+  "swagger": "2.0", "host": "dev.azure.com", "basePath": "/",
+  "paths": {
+    "/{organization}/_apis/things": {"get": {
+      "operationId": "Things_List", "tags": ["Things"], "x-ms-vss-method": "ListThings",
+      "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"},
+                     {"$ref": "#/parameters/nope"}],
+      "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Thing"}}}},
+      "x-ms-examples": {"gone": {"$ref": "./httpExamples/missing.json"}}
+    }},
+    "/{organization}/_apis/loops": {"get": {
+      "operationId": "Loops_Get", "tags": ["Loops"],
+      "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/A"}}}
+    }}
+  },
+  "definitions": {
+    "Thing": {"type": "object", "properties": {
+      "child": {"$ref": "#/definitions/Thing"},
+      "ghost": {"$ref": "#/definitions/Missing"},
+      "odd": {"$ref": "other.json#/definitions/X"}
+    }},
+    "A": {"$ref": "#/definitions/B"},
+    "B": {"$ref": "#/definitions/A"}
+  }
+}"##;
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn find<'a>(diags: &'a [Diagnostic], kind: DiagKind, file: &str) -> &'a Diagnostic {
+    diags
+        .iter()
+        .find(|d| d.kind == kind && d.file == file)
+        .unwrap_or_else(|| panic!("no {kind:?} diagnostic for {file}: {diags:#?}"))
+}
+
+#[test]
+fn bad_files_refs_and_folders_are_diagnostics_not_aborts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "things/7.2/good.json", &format!("\u{feff}{GOOD}"));
+    write(
+        root,
+        "things/7.2/broken.json",
+        "{\"swagger\": \"2.0\", \"paths\": {",
+    );
+    write(root, "things/7.2/empty.json", "");
+    write(root, "things/7.2/locked.json", GOOD);
+    write(root, "things/7.2/other.json", "{\"openapi\": \"4.0\"}");
+    write(root, "things/weird-folder/good.json", GOOD);
+    write(root, "things/7.1/good.json", GOOD);
+
+    let b = compile(
+        &Options {
+            specs: root.to_path_buf(),
+            versions: VersionSelect::Latest,
+        },
+        &Unreadable,
+        &|_| {},
+    );
+    let d = &b.diagnostics;
+    // The good file compiled in full, beside four bad ones.
+    assert_eq!(b.summary.files, 5);
+    assert_eq!(b.summary.files_failed, 4);
+    assert_eq!(b.catalog.operations.len(), 2);
+    let list = b
+        .catalog
+        .operations
+        .iter()
+        .find(|o| o.id == "things.good.things.list")
+        .unwrap();
+    assert_eq!(list.area, "things");
+
+    assert!(
+        find(d, DiagKind::Syntax, "things/7.2/broken.json")
+            .message
+            .contains("line 1")
+    );
+    assert_eq!(
+        find(d, DiagKind::Syntax, "things/7.2/empty.json").message,
+        "empty file"
+    );
+    assert!(
+        find(d, DiagKind::Io, "things/7.2/locked.json")
+            .message
+            .contains("permission denied")
+    );
+    assert!(
+        find(d, DiagKind::UnknownDialect, "things/7.2/other.json")
+            .message
+            .contains("4.0")
+    );
+    assert!(
+        find(d, DiagKind::UnknownVersion, "things/weird-folder")
+            .message
+            .contains("weird-folder")
+    );
+
+    let good = "things/7.2/good.json";
+    let missing: Vec<&Diagnostic> = d
+        .iter()
+        .filter(|x| x.kind == DiagKind::MissingRef && x.file == good)
+        .collect();
+    assert!(
+        missing
+            .iter()
+            .any(|x| x.pointer == "/definitions/Thing/properties/ghost"
+                && x.message.contains("Missing")),
+        "{missing:#?}"
+    );
+    assert!(missing.iter().any(|x| x.pointer
+        == "/paths/~1{organization}~1_apis~1things/get/parameters/1"
+        && x.message.contains("#/components/parameters/nope")));
+    let broken: Vec<&Diagnostic> = d
+        .iter()
+        .filter(|x| x.kind == DiagKind::BrokenRef && x.file == good)
+        .collect();
+    assert!(
+        missing
+            .iter()
+            .any(|x| x.pointer == "/definitions/Thing/properties/odd"
+                && x.message.contains("things/7.2/other.json#/definitions/X")),
+        "{missing:#?}"
+    );
+    assert!(
+        broken.iter().any(|x| x.message.contains("reference cycle")),
+        "{broken:#?}"
+    );
+    assert!(
+        find(d, DiagKind::MissingExample, good)
+            .message
+            .contains("httpExamples/missing.json")
+    );
+
+    // Recursion stays named.
+    let doc = &b.catalog.documents[0];
+    assert!(doc.types["Thing"].recursive);
+}
+
+#[test]
+fn a_missing_specs_folder_is_a_diagnostic() {
+    let b = compile(
+        &Options {
+            specs: "/nonexistent/opcat".into(),
+            versions: VersionSelect::Latest,
+        },
+        &FsLoader,
+        &|_| {},
+    );
+    assert_eq!(b.catalog.operations.len(), 0);
+    assert_eq!(b.diagnostics[0].kind, DiagKind::Io);
+}
