@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 
 use crate::diag::{DiagKind, Diagnostic};
 use crate::ir::{Correction, Example, Property, Ty, TypeSpace};
-use crate::parse;
 use crate::read::{Loader, join_relative, rel_path};
 
 /// Longest string kept in a trimmed example.
@@ -20,11 +19,12 @@ const MAX_STRING: usize = 200;
 /// Items kept of each array in a trimmed example.
 const MAX_ITEMS: usize = 2;
 
-/// A loaded example with its untrimmed body, for checking.
+/// A loaded example with the body of every recorded response, for checking.
 #[derive(Debug)]
 pub struct Loaded {
     pub example: Example,
-    /// Status and full response body of each recorded response.
+    /// Status and (trimmed) response body of each recorded response. Trimming keeps what
+    /// the checks read: the top-level shape and whether `value` is a list.
     pub bodies: Vec<(String, Value)>,
 }
 
@@ -55,7 +55,7 @@ pub fn load(
         let parsed = loader
             .load(&path)
             .map_err(|e| e.to_string())
-            .and_then(|b| parse::parse(&b));
+            .and_then(|b| parse_trimmed(&b));
         let mut example = Example {
             title: title.clone(),
             file: file.clone(),
@@ -77,7 +77,7 @@ pub fn load(
                     }
                     if let Some((status, resp)) = resps.iter().next() {
                         example.status = Some(status.clone());
-                        example.response = resp.get("body").map(trim);
+                        example.response = resp.get("body").cloned();
                     }
                 }
             }
@@ -96,14 +96,89 @@ pub fn load(
 /// A copy of `v` with arrays cut to [`MAX_ITEMS`] and strings to [`MAX_STRING`] chars.
 pub fn trim(v: &Value) -> Value {
     match v {
-        Value::String(s) if s.chars().count() > MAX_STRING => {
-            let mut t: String = s.chars().take(MAX_STRING).collect();
-            t.push('…');
-            Value::String(t)
-        }
+        Value::String(s) => Value::String(trim_str(s)),
         Value::Array(a) => Value::Array(a.iter().take(MAX_ITEMS).map(trim).collect()),
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), trim(v))).collect()),
         other => other.clone(),
+    }
+}
+
+fn trim_str(s: &str) -> String {
+    if s.chars().count() <= MAX_STRING {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(MAX_STRING).collect();
+    t.push('…');
+    t
+}
+
+/// Parses an example file straight into its trimmed form: items past [`MAX_ITEMS`] are
+/// skipped without being built (example files total ~96 MB; most of it is list items).
+pub fn parse_trimmed(bytes: &[u8]) -> Result<Value, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err("empty file".into());
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let v = serde::Deserialize::deserialize(&mut de)
+        .map(|Trimmed(v)| v)
+        .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
+/// A JSON value deserialized with [`trim`] applied on the way in.
+struct Trimmed(Value);
+
+impl<'de> serde::Deserialize<'de> for Trimmed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TrimVisitor).map(Trimmed)
+    }
+}
+
+struct TrimVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TrimVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(trim_str(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while out.len() < MAX_ITEMS {
+            match seq.next_element::<Trimmed>()? {
+                Some(Trimmed(v)) => out.push(v),
+                None => return Ok(Value::Array(out)),
+            }
+        }
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some((k, Trimmed(v))) = map.next_entry::<String, Trimmed>()? {
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
     }
 }
 
@@ -354,8 +429,14 @@ mod tests {
 
     #[test]
     fn trim_cuts_arrays_and_strings() {
-        let v = trim(&json!({"a": [1, 2, 3], "s": "x".repeat(300)}));
-        assert_eq!(v["a"], json!([1, 2]));
+        let full = json!({"a": [1, [2, 3, 4], 5], "s": "x".repeat(300), "n": null});
+        let v = trim(&full);
+        assert_eq!(v["a"], json!([1, [2, 3]]));
         assert_eq!(v["s"].as_str().unwrap().chars().count(), MAX_STRING + 1);
+        let text = serde_json::to_vec(&full).unwrap();
+        assert_eq!(parse_trimmed(&text).unwrap(), v);
+        assert!(parse_trimmed(b"{\"a\": [1,").is_err());
+        assert!(parse_trimmed(b"{} x").is_err());
+        assert_eq!(parse_trimmed(b" ").unwrap_err(), "empty file");
     }
 }

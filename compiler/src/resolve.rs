@@ -4,6 +4,9 @@
 //! have the expected shape is reported (file + JSON pointer) and skipped while the rest of
 //! the document compiles. [`Api`] then answers `$ref` lookups for the normalize stage.
 
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+
 use openapiv3::{
     Components, OpenAPI, Parameter, PathItem, ReferenceOr, RequestBody, Response, Schema,
 };
@@ -12,12 +15,18 @@ use serde_json::{Map, Value};
 
 use crate::diag::{self, DiagKind, Diagnostic};
 
-/// A typed document plus where each path item came from.
+/// A typed document. Component schemas are typed lazily, on first use: only about half of
+/// the Azure DevOps definitions are reachable from an operation, and typing is the
+/// costliest part of the build.
 #[derive(Debug)]
 pub struct Api {
     pub doc: OpenAPI,
     /// Original-file JSON pointer prefix for `components/schemas` (Swagger: `/definitions`).
     pub schema_home: &'static str,
+    file: String,
+    schemas: HashMap<String, (Value, OnceCell<Option<ReferenceOr<Schema>>>)>,
+    /// Diagnostics of lazily typed schemas, taken by [`Api::take_diagnostics`].
+    late_diags: RefCell<Vec<Diagnostic>>,
 }
 
 /// Types `doc` (OpenAPI 3.0 shaped). Never fails: unreadable parts become diagnostics.
@@ -34,10 +43,7 @@ pub fn resolve(
             "",
             "expected an object at the top level",
         ));
-        return Api {
-            doc: empty(),
-            schema_home,
-        };
+        return Api::new(empty(), file, schema_home, HashMap::new());
     };
     let paths = root.remove("paths");
     let components = root.remove("components");
@@ -68,13 +74,17 @@ pub fn resolve(
             }
         }
     }
-    if let Some(Value::Object(comps)) = components {
-        api.components = Some(typed_components(comps, file, schema_home, diags));
+    let mut schemas = HashMap::new();
+    if let Some(Value::Object(mut comps)) = components {
+        if let Some(Value::Object(raw)) = comps.remove("schemas") {
+            schemas = raw
+                .into_iter()
+                .map(|(k, v)| (k, (v, OnceCell::new())))
+                .collect();
+        }
+        api.components = Some(typed_components(comps, file, diags));
     }
-    Api {
-        doc: api,
-        schema_home,
-    }
+    Api::new(api, file, schema_home, schemas)
 }
 
 fn empty() -> OpenAPI {
@@ -130,7 +140,6 @@ fn piece<T: DeserializeOwned>(
 fn typed_components(
     mut comps: Map<String, Value>,
     file: &str,
-    schema_home: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Components {
     let mut out = Components::default();
@@ -151,9 +160,6 @@ fn typed_components(
             }
         }
     }
-    each::<ReferenceOr<Schema>>(&mut comps, "schemas", schema_home, file, diags, |n, t| {
-        out.schemas.insert(n, t);
-    });
     let home = |k: &str| format!("/components/{k}");
     each::<ReferenceOr<Parameter>>(
         &mut comps,
@@ -209,6 +215,26 @@ pub enum RefError {
 }
 
 impl Api {
+    fn new(
+        doc: OpenAPI,
+        file: &str,
+        schema_home: &'static str,
+        schemas: HashMap<String, (Value, OnceCell<Option<ReferenceOr<Schema>>>)>,
+    ) -> Api {
+        Api {
+            doc,
+            schema_home,
+            file: file.to_string(),
+            schemas,
+            late_diags: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Diagnostics found while typing schemas on demand.
+    pub fn take_diagnostics(&self) -> Vec<Diagnostic> {
+        self.late_diags.take()
+    }
+
     /// The name of `#/components/<kind>/<name>`.
     pub fn ref_name<'r>(reference: &'r str, kind: &str) -> Option<&'r str> {
         reference
@@ -257,8 +283,23 @@ impl Api {
         self.follow(r, "responses", |c| &c.responses)
     }
 
-    /// A named component schema.
+    /// Whether a component schema of that name exists (typed or not).
+    pub fn has_schema(&self, name: &str) -> bool {
+        self.schemas.contains_key(name)
+    }
+
+    /// A named component schema, typed on first use; `None` if absent or unreadable (then
+    /// a diagnostic says why).
     pub fn schema(&self, name: &str) -> Option<&ReferenceOr<Schema>> {
-        self.doc.components.as_ref()?.schemas.get(name)
+        let (raw, typed) = self.schemas.get(name)?;
+        typed
+            .get_or_init(|| {
+                let ptr = format!("{}/{}", self.schema_home, diag::escape_token(name));
+                let mut diags = Vec::new();
+                let t = piece::<ReferenceOr<Schema>>(raw.clone(), &self.file, &ptr, &mut diags);
+                self.late_diags.borrow_mut().extend(diags);
+                t
+            })
+            .as_ref()
     }
 }

@@ -67,7 +67,7 @@ impl<'a> TypeBuilder<'a> {
             return Ty::Any;
         };
         let name = crate::upgrade::unescape(name);
-        if self.api.schema(&name).is_none() {
+        if !self.api.has_schema(&name) {
             self.diag(
                 DiagKind::MissingRef,
                 at,
@@ -286,7 +286,7 @@ impl<'a> TypeBuilder<'a> {
         let Some(name) = ms.get("name").and_then(Value::as_str).map(str::to_string) else {
             return ty;
         };
-        if self.api.schema(&name).is_some() {
+        if self.api.has_schema(&name) {
             return ty; // the name belongs to a definition
         }
         match self.types.get(&name) {
@@ -350,11 +350,12 @@ impl<'a> TypeBuilder<'a> {
         }
         self.mark_recursive();
         self.report_alias_cycles();
+        self.diags.extend(self.api.take_diagnostics());
         (self.types, self.diags)
     }
 
     fn is_definition(&self, name: &str) -> bool {
-        self.api.schema(name).is_some()
+        self.api.has_schema(name)
     }
 
     fn mark_recursive(&mut self) {
