@@ -12,6 +12,8 @@
 //! 4. [`resolve`]: type the tree with `openapiv3`, piece by piece; follow refs.
 //! 5. [`normalize`]: operations and named types ([`types`]) into the IR ([`ir`]), with
 //!    recorded examples and the list-envelope correction ([`examples`]).
+//! 6. [`render`]: each operation as a TypeScript contract (signature, return type, named
+//!    types) within a token budget, with explicit trimming notes.
 //!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
@@ -35,6 +37,7 @@ pub mod ir;
 pub mod normalize;
 pub mod parse;
 pub mod read;
+pub mod render;
 pub mod resolve;
 pub mod types;
 pub mod upgrade;

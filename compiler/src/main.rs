@@ -1,5 +1,7 @@
 //! The `opcat` command line: glue between the compiler library and the terminal.
 
+mod contracts_cmd;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Compile specs into a catalog (default: the Azure DevOps specs found nearby).
     Build(BuildArgs),
+    /// Render operation contracts (TypeScript), or measure them with --stats.
+    Contracts(contracts_cmd::ContractsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(args) => build(args),
+        Command::Contracts(args) => contracts_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,1 @@
+//! Contracts (stage 6, render): tsc validity, measurement, example coverage, goldens.
