@@ -24,10 +24,13 @@ pub struct Api {
     /// Original-file JSON pointer prefix for `components/schemas` (Swagger: `/definitions`).
     pub schema_home: &'static str,
     file: String,
-    schemas: HashMap<String, (Value, OnceCell<Option<ReferenceOr<Schema>>>)>,
+    schemas: LazySchemas,
     /// Diagnostics of lazily typed schemas, taken by [`Api::take_diagnostics`].
     late_diags: RefCell<Vec<Diagnostic>>,
 }
+
+/// Component schemas by name: the raw tree, typed on first use.
+type LazySchemas = HashMap<String, (Value, OnceCell<Option<ReferenceOr<Schema>>>)>;
 
 /// Types `doc` (OpenAPI 3.0 shaped). Never fails: unreadable parts become diagnostics.
 pub fn resolve(
@@ -219,7 +222,7 @@ impl Api {
         doc: OpenAPI,
         file: &str,
         schema_home: &'static str,
-        schemas: HashMap<String, (Value, OnceCell<Option<ReferenceOr<Schema>>>)>,
+        schemas: LazySchemas,
     ) -> Api {
         Api {
             doc,
