@@ -24,7 +24,10 @@
 //! Trimming is explicit: past [`RenderOptions::token_budget`] descriptions are cut to their
 //! first sentence, then named types farthest from the signature are left unexpanded
 //! (referenced by name, listed in [`Contract::collapsed`] and on the last line), then
-//! property descriptions of named types go. Types needed to show every response field at
+//! property descriptions of named types go. Independently of the budget, named types more
+//! than [`RenderOptions::expand_depth`] levels from the signature stay named, properties
+//! keep descriptions only in types the signature names ([`PROP_DOC_DEPTH`]), and
+//! [`NOISE_TYPES`] are not expanded. Types needed to show every response field at
 //! depth 1 and 2, and the types arguments name directly, are always expanded. Every step
 //! taken is written to [`Contract::notes`].
 
@@ -665,13 +668,7 @@ fn render_with(op: &Operation, doc: &Document, names: &Names, opts: &RenderOptio
             "budget: descriptions cut to their first sentence (over {budget} tokens)"
         ));
     }
-    // Step 2: property descriptions of named types.
-    if total as usize > budget {
-        prop_docs = false;
-        total = sizer.total(sig_tokens, &r, desc, prop_docs);
-        notes.push("budget: property descriptions of named types dropped".into());
-    }
-    // Step 3: leave the farthest, then largest, optional types unexpanded ...
+    // Step 2: leave the farthest, then largest, optional types unexpanded ...
     let mut dropped = Vec::new();
     while total as usize > budget {
         let mut candidates: Vec<(usize, u32, String)> = Vec::new();
@@ -705,10 +702,17 @@ fn render_with(op: &Operation, doc: &Document, names: &Names, opts: &RenderOptio
         }
     }
     if dropped.len() > restored {
+        let n = dropped.len() - restored;
         notes.push(format!(
-            "budget: {} named types not expanded (farthest from the signature first)",
-            dropped.len() - restored
+            "budget: {n} named type{} not expanded (farthest from the signature first)",
+            if n == 1 { "" } else { "s" }
         ));
+    }
+    // Step 3: property descriptions of named types.
+    if total as usize > budget {
+        prop_docs = false;
+        total = sizer.total(sig_tokens, &r, desc, prop_docs);
+        notes.push("budget: property descriptions of named types dropped".into());
     }
     let shown_noise: Vec<&str> = noise
         .iter()
