@@ -115,7 +115,10 @@ fn tsc_accepts_every_contract() {
     )
     .unwrap();
     let (ok, out) = run_tsc(&control, &["bad.d.ts".into()]);
-    assert!(!ok && out.contains("Missing"), "tsc accepted a broken file:\n{out}");
+    assert!(
+        !ok && out.contains("Missing"),
+        "tsc accepted a broken file:\n{out}"
+    );
 
     let dir = workspace().join("target/contracts-tsc");
     let _ = std::fs::remove_dir_all(&dir);
@@ -139,7 +142,12 @@ fn tsc_accepts_every_contract() {
         "tsc found {} errors in {} (first 30):\n{}",
         errors.len(),
         dir.display(),
-        errors.iter().take(30).copied().collect::<Vec<_>>().join("\n")
+        errors
+            .iter()
+            .take(30)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
@@ -175,7 +183,8 @@ fn measured_figures_hold() {
     // type rendered as the service sends it (ReferenceLinks).
     for m in &s.fields.misses {
         assert!(
-            m.reason.starts_with("`ReferenceLinks` is shown as the service sends it"),
+            m.reason
+                .starts_with("`ReferenceLinks` is shown as the service sends it"),
             "{} {}: {}",
             m.id,
             m.path,
@@ -199,7 +208,11 @@ fn measured_figures_hold() {
     // Regression guards on the figures reported in docs/contracts.md (the aim of 20% of raw
     // is not reached; see there).
     assert!(s.tokens_mean < 400.0, "mean {}", s.tokens_mean);
-    assert!(s.tokens_p95 <= DEFAULT_TOKEN_BUDGET as u32, "p95 {}", s.tokens_p95);
+    assert!(
+        s.tokens_p95 <= DEFAULT_TOKEN_BUDGET as u32,
+        "p95 {}",
+        s.tokens_p95
+    );
     assert!(s.ratio_of_means < 0.35, "ratio {}", s.ratio_of_means);
     assert!(s.over_budget <= 10, "{} over budget", s.over_budget);
 }
@@ -217,7 +230,11 @@ fn budget_trims_and_expand_restores() {
         },
     );
     assert!(roomy.declared.iter().any(|n| n == "IdentityRef"));
-    assert!(roomy.notes.iter().all(|n| n.starts_with("noise")), "{:?}", roomy.notes);
+    assert!(
+        roomy.notes.iter().all(|n| n.starts_with("noise")),
+        "{:?}",
+        roomy.notes
+    );
 
     let tight = render::render(
         op,
@@ -246,7 +263,10 @@ fn budget_trims_and_expand_restores() {
     );
     assert!(asked.declared.iter().any(|n| n == "IdentityRef"));
     let decl = render::render_type("IdentityRef", doc).unwrap();
-    assert!(decl.starts_with("/**") || decl.starts_with("interface"), "{decl}");
+    assert!(
+        decl.starts_with("/**") || decl.starts_with("interface"),
+        "{decl}"
+    );
     assert!(render::render_type("NoSuchType", doc).is_none());
 
     // Same input, same output.
@@ -268,7 +288,10 @@ fn golden(c: &Contract) -> String {
 fn golden_get_pull_requests_by_project() {
     let (op, doc) = op("git.pullRequests.getPullRequestsByProject");
     let c = render::render(op, doc, &RenderOptions::default());
-    assert!(c.signature.contains("\"searchCriteria.status\"?: PullRequestStatus;"));
+    assert!(
+        c.signature
+            .contains("\"searchCriteria.status\"?: PullRequestStatus;")
+    );
     assert!(
         c.signature
             .contains("Promise<{ count: number; value: GitPullRequest[] }>")
@@ -311,7 +334,11 @@ fn golden_get_release_vsrm() {
 fn golden_get_repository_with_parent_x_ms_paths() {
     let (op, doc) = op("git.repositories.getRepositoryWithParent");
     let c = render::render(op, doc, &RenderOptions::default());
-    assert!(c.signature.contains("includeParent: boolean;"), "{}", c.signature);
+    assert!(
+        c.signature.contains("includeParent: boolean;"),
+        "{}",
+        c.signature
+    );
     expect_file!["golden/contracts/git.repositories.getRepositoryWithParent.ts"]
         .assert_eq(&golden(&c));
 }
@@ -326,6 +353,9 @@ fn golden_recursive_classification_node() {
         .expect("wit/7.2/workItemTracking.json");
     assert!(doc.types["WorkItemClassificationNode"].recursive);
     let decl = render::render_type("WorkItemClassificationNode", doc).unwrap();
-    assert!(decl.contains("children?: WorkItemClassificationNode[];"), "{decl}");
+    assert!(
+        decl.contains("children?: WorkItemClassificationNode[];"),
+        "{decl}"
+    );
     expect_file!["golden/contracts/WorkItemClassificationNode.ts"].assert_eq(&decl);
 }

@@ -288,14 +288,15 @@ pub fn example_coverage(op: &Operation, doc: &Document, contract: &Contract) -> 
                 example_keys(&mut c, body, ty, &doc.types, 1, "");
             }
             (_, ct) => {
-                let n = count_keys(body, 1);
+                let mut paths = Vec::new();
+                key_paths(body, 1, "", &mut paths);
                 let reason = match ct {
                     Some(ct) => format!("response is `{ct}`, shown as such"),
                     None => "the spec declares no response body".into(),
                 };
-                for _ in 0..n {
+                for p in paths {
                     c.cov.keys += 1;
-                    c.miss("", reason.clone());
+                    c.miss(&p, reason.clone());
                 }
             }
         }
@@ -303,15 +304,43 @@ pub fn example_coverage(op: &Operation, doc: &Document, contract: &Contract) -> 
     c.cov
 }
 
-fn count_keys(v: &Value, depth: usize) -> usize {
+fn key_paths(v: &Value, depth: usize, path: &str, out: &mut Vec<String>) {
     if depth > 2 {
-        return 0;
+        return;
     }
     match v {
-        Value::Array(a) => a.iter().map(|i| count_keys(i, depth)).sum(),
-        Value::Object(m) => m.values().map(|v| 1 + count_keys(v, depth + 1)).sum(),
-        _ => 0,
+        Value::Array(a) => a.iter().for_each(|i| key_paths(i, depth, path, out)),
+        Value::Object(m) => {
+            for (k, v) in m {
+                let here = join(path, k);
+                out.push(here.clone());
+                key_paths(v, depth + 1, &here, out);
+            }
+        }
+        _ => {}
     }
+}
+
+/// What a type is, in a word, after references, `nullable` and arrays.
+fn kind_of(ty: &Ty, types: &TypeSpace) -> &'static str {
+    let mut t = ty;
+    for _ in 0..16 {
+        t = match t {
+            Ty::Ref { name } => match types.get(name) {
+                Some(d) => &d.ty,
+                None => return "an unknown type",
+            },
+            Ty::Nullable { inner } | Ty::Array { items: inner } => inner,
+            Ty::String { .. } => return "a string",
+            Ty::Integer { .. } | Ty::Number { .. } => return "a number",
+            Ty::Boolean => return "a boolean",
+            Ty::Literal { .. } => return "a literal",
+            Ty::Binary => return "bytes",
+            Ty::Null => return "null",
+            _ => return "a type without properties",
+        };
+    }
+    "a type without properties"
 }
 
 fn example_keys(
@@ -368,9 +397,15 @@ fn example_keys(
                                 "{} has no declared properties (`Record<string, unknown>`)",
                                 owner(via)
                             ),
-                            None if fs.is_empty() => {
-                                "the spec type here is not an object".to_string()
-                            }
+                            None if fs.is_empty() => format!(
+                                "the spec declares `{}` as {}, not an object",
+                                if path.is_empty() {
+                                    "the response"
+                                } else {
+                                    path
+                                },
+                                kind_of(ty, types)
+                            ),
                             None => {
                                 let owner_name = fs.iter().find_map(|f| match f {
                                     Field::Prop(_, via) => via.last().copied(),
