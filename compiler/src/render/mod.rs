@@ -242,8 +242,8 @@ pub fn dts_module(op: &Operation, doc: &Document, contract: &Contract) -> String
         }
     }
     let segments: Vec<&str> = op.id.split('.').collect();
-    let (method, path) = segments.split_last().unwrap_or((&"op", &[]));
-    let _ = method; // the method name is inside the signature
+    // The method name is in the signature; the segments before it are the member path.
+    let path = segments.split_last().map_or(&[][..], |(_, p)| p);
     let mut open = String::new();
     let mut close = String::new();
     for (i, seg) in path.iter().enumerate() {
