@@ -14,6 +14,8 @@
 //!    recorded examples and the list-envelope correction ([`examples`]).
 //! 6. [`render`]: each operation as a TypeScript contract (signature, return type, named
 //!    types) within a token budget, with explicit trimming notes.
+//! 7. [`emit`]: the IR and contracts into the runtime's artifact (`.opcat`, rkyv + tantivy),
+//!    its zstd release form and `manifest.json`.
 //!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
@@ -32,9 +34,11 @@
 
 pub mod bundle;
 pub mod diag;
+pub mod emit;
 pub mod examples;
 pub mod ir;
 pub mod normalize;
+pub mod output;
 pub mod parse;
 pub mod read;
 pub mod render;

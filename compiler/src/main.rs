@@ -1,6 +1,7 @@
 //! The `opcat` command line: glue between the compiler library and the terminal.
 
 mod contracts_cmd;
+mod query_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The build allocates millions of small JSON nodes; mimalloc roughly halves that cost.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use opcat_compiler::read::{FsLoader, VersionSelect, numeric_version};
 use opcat_compiler::{Build, Options, STAGES, compile};
@@ -27,6 +32,10 @@ enum Command {
     Build(BuildArgs),
     /// Render operation contracts (TypeScript), or measure them with --stats.
     Contracts(contracts_cmd::ContractsArgs),
+    /// Search the catalog artifact for operations (BM25).
+    Search(query_cmd::SearchArgs),
+    /// Show one operation's contract by id, alias or operationId.
+    Show(query_cmd::ShowArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +76,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => build(args),
         Command::Contracts(args) => contracts_cmd::run(args),
+        Command::Search(args) => query_cmd::search(args),
+        Command::Show(args) => query_cmd::show(args),
     };
     match result {
         Ok(code) => code,
@@ -168,9 +179,13 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
 
     print_summary(&specs, &build, args.diagnostics);
+    if build.catalog.operations.is_empty() {
+        eprintln!("error: no operations compiled");
+        return Ok(ExitCode::from(1));
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
     if emit_json {
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))?;
         let path = args.out.join(format!("{name}.catalog.json"));
         let file = std::fs::File::create(&path)
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -179,12 +194,113 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         w.flush()?;
         println!("wrote {}", path.display());
     }
-    Ok(if build.catalog.operations.is_empty() {
-        eprintln!("error: no operations compiled");
-        ExitCode::from(1)
+    write_artifact(&args.out, &name, &specs, &opts, &build)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Renders contracts and writes `<name>.opcat`, `<name>.opcat.zst` and `manifest.json`.
+fn write_artifact(
+    out: &Path,
+    name: &str,
+    specs: &Path,
+    opts: &Options,
+    build: &Build,
+) -> Result<()> {
+    use opcat_compiler::emit::{self, FileEntry, Manifest};
+    let t = std::time::Instant::now();
+    let contracts = opcat_compiler::render::render_catalog(
+        &build.catalog,
+        &opcat_compiler::render::RenderOptions::default(),
+    );
+    let render_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = std::time::Instant::now();
+    let source = spec_source(specs);
+    let bytes = emit::artifact(&build.catalog, &contracts, name, &source)
+        .context("cannot build the artifact")?;
+    let emit_ms = t.elapsed().as_secs_f64() * 1e3;
+    let t = std::time::Instant::now();
+    let zst = zstd::bulk::compress(&bytes, emit::ZSTD_LEVEL).context("zstd")?;
+    let zstd_ms = t.elapsed().as_secs_f64() * 1e3;
+    let artifact = format!("{name}.opcat");
+    let release = format!("{name}.opcat.zst");
+    let write = |file: &str, data: &[u8]| -> Result<()> {
+        let path = out.join(file);
+        std::fs::write(&path, data).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write(&artifact, &bytes)?;
+    write(&release, &zst)?;
+    let versions = match &opts.versions {
+        VersionSelect::Latest => "latest".to_string(),
+        VersionSelect::All => "all".to_string(),
+        VersionSelect::AtMost(v) => format!("at-most-{v}"),
+    };
+    let manifest = Manifest {
+        manifest_version: emit::MANIFEST_VERSION,
+        format_version: opcat_runtime::FORMAT_VERSION,
+        name: name.to_string(),
+        source,
+        build: [("versions".to_string(), versions)].into_iter().collect(),
+        counts: [
+            ("operations", build.catalog.operations.len()),
+            ("documents", build.catalog.documents.len()),
+            ("namedTypes", build.summary.named_types),
+            ("diagnostics", build.diagnostics.len()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+        files: [
+            (artifact.clone(), FileEntry::of(&bytes)),
+            (release.clone(), FileEntry::of(&zst)),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let mut text = serde_json::to_string_pretty(&manifest)?;
+    text.push('\n');
+    write("manifest.json", text.as_bytes())?;
+    println!(
+        "artifact     {} ({:.1} MB), {} ({:.1} MB), manifest.json; render {render_ms:.0} ms, \
+         emit {emit_ms:.0} ms, zstd {zstd_ms:.0} ms",
+        out.join(&artifact).display(),
+        bytes.len() as f64 / 1e6,
+        release,
+        zst.len() as f64 / 1e6,
+    );
+    Ok(())
+}
+
+/// The upstream commit of the specs when it can be found (`SOURCE.md` beside the
+/// `specification` folder, or a git checkout there), else the folder name.
+fn spec_source(specs: &Path) -> String {
+    let dir = if specs.is_file() {
+        specs.parent()
     } else {
-        ExitCode::SUCCESS
-    })
+        Some(specs)
+    };
+    let parent = dir.and_then(|d| d.parent());
+    let commit = parent.and_then(|p| {
+        let text = std::fs::read_to_string(p.join("SOURCE.md"))
+            .or_else(|_| std::fs::read_to_string(p.join(".git/HEAD")))
+            .ok()?;
+        text.split(|c: char| !c.is_ascii_hexdigit())
+            .find(|w| w.len() == 40)
+            .map(str::to_string)
+    });
+    let what = specs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match commit {
+        Some(c) if text_mentions_vsts(parent) => format!("MicrosoftDocs/vsts-rest-api-specs@{c}"),
+        Some(c) => format!("{what}@{c}"),
+        None => what,
+    }
+}
+
+fn text_mentions_vsts(dir: Option<&Path>) -> bool {
+    dir.and_then(|d| std::fs::read_to_string(d.join("SOURCE.md")).ok())
+        .is_some_and(|t| t.contains("vsts-rest-api-specs"))
 }
 
 /// Number of spec files, for the progress bar (discovery is cheap).

@@ -218,12 +218,7 @@ pub enum RefError {
 }
 
 impl Api {
-    fn new(
-        doc: OpenAPI,
-        file: &str,
-        schema_home: &'static str,
-        schemas: LazySchemas,
-    ) -> Api {
+    fn new(doc: OpenAPI, file: &str, schema_home: &'static str, schemas: LazySchemas) -> Api {
         Api {
             doc,
             schema_home,

@@ -1,0 +1,384 @@
+//! Stage 7, emit: the IR and its contracts into the runtime's artifact (format owned by
+//! `opcat-runtime`), its zstd release form and the build manifest.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use opcat_runtime::format::{
+    self, BodyRecord, CatalogData, ExampleRecord, Location, NameEntry, OpRecord, ParamRecord,
+    TypeRecord,
+};
+use opcat_runtime::index::{self, IndexDoc};
+use rayon::prelude::*;
+use schemars::JsonSchema;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::ir::{Catalog, Document, OpClass, Operation, ParamIn, Ty, TypeSpace};
+use crate::render::{self, Contract};
+
+/// Version of `manifest.json`'s shape.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// zstd level of the release form: high ratio, decompression stays fast.
+pub const ZSTD_LEVEL: i32 = 12;
+
+/// Builds the artifact bytes (deterministic for the same catalog).
+pub fn artifact(
+    catalog: &Catalog,
+    contracts: &[Contract],
+    name: &str,
+    source: &str,
+) -> Result<Vec<u8>, opcat_runtime::Error> {
+    let doc_index: HashMap<&str, usize> = catalog
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.file.as_str(), i))
+        .collect();
+    let empty = TypeSpace::new();
+    let types_of = |op: &Operation| -> &TypeSpace {
+        doc_index
+            .get(op.source.file.as_str())
+            .map_or(&empty, |&i| &catalog.documents[i].types)
+    };
+    let operations: Vec<OpRecord> = catalog
+        .operations
+        .iter()
+        .zip(contracts)
+        .map(|(op, c)| {
+            let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
+            op_record(op, c, doc as u32, types_of(op))
+        })
+        .collect();
+    let docs: Vec<IndexDoc> = catalog
+        .operations
+        .iter()
+        .map(|op| index_doc(op, types_of(op)))
+        .collect();
+    let types: Vec<TypeRecord> = catalog
+        .documents
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(i, d)| type_records(i as u32, d))
+        .collect();
+    let mut types = types;
+    types.sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
+    let hosts: BTreeSet<String> = catalog
+        .operations
+        .iter()
+        .map(|o| host_of(&o.server))
+        .filter(|h| !h.is_empty())
+        .collect();
+    let data = CatalogData {
+        name: name.to_string(),
+        source: source.to_string(),
+        documents: catalog.documents.iter().map(|d| d.file.clone()).collect(),
+        names: name_table(&catalog.operations),
+        operations,
+        types,
+        hosts: hosts.into_iter().collect(),
+        index_files: index::build(&docs)?,
+    };
+    format::to_bytes(&data)
+}
+
+fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {
+    d.types
+        .keys()
+        .filter_map(|name| {
+            render::render_type(name, d).map(|declaration| TypeRecord {
+                name: name.clone(),
+                document: doc,
+                declaration,
+            })
+        })
+        .collect()
+}
+
+/// `https://vsrm.dev.azure.com/x` -> `https://vsrm.dev.azure.com`.
+pub fn host_of(server: &str) -> String {
+    match server.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority = rest.split('/').next().unwrap_or("");
+            format!("{scheme}://{authority}")
+        }
+        None => String::new(),
+    }
+}
+
+/// Lower-cased id, aliases and operationId -> operation. A key shared by operations with
+/// different ids (an alias used in two areas) is ambiguous and left out; a key shared by
+/// the same id in several versions points at the newest cloud version.
+fn name_table(ops: &[Operation]) -> Vec<NameEntry> {
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let mut keys: BTreeSet<String> = op.aliases.iter().map(|a| a.to_lowercase()).collect();
+        keys.insert(op.id.to_lowercase());
+        for k in keys {
+            by_key.entry(k).or_default().push(i);
+        }
+    }
+    by_key
+        .into_iter()
+        .filter_map(|(key, idx)| {
+            let first = &ops[idx[0]].id;
+            if idx.iter().any(|&i| &ops[i].id != first) {
+                return None;
+            }
+            let best = idx
+                .into_iter()
+                .max_by_key(|&i| version_rank(&ops[i].version))?;
+            Some(NameEntry {
+                key,
+                op: best as u32,
+            })
+        })
+        .collect()
+}
+
+/// Cloud versions above on-premises ones, then numerically.
+fn version_rank(v: &str) -> (bool, Vec<u32>) {
+    match crate::read::numeric_version(v) {
+        Some(n) => (true, n),
+        None => (false, Vec::new()),
+    }
+}
+
+/// First sentence (or line) of a text, at most 200 characters.
+pub fn first_sentence(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    let end = line
+        .char_indices()
+        .find(|&(i, c)| c == '.' && line[i + 1..].starts_with(' '))
+        .map_or(line.len(), |(i, _)| i + 1);
+    line[..end].chars().take(200).collect()
+}
+
+fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> OpRecord {
+    OpRecord {
+        id: op.id.clone(),
+        aliases: op.aliases.clone(),
+        area: op.area.clone(),
+        resource: op.resource.clone(),
+        version: op.version.clone(),
+        api_version: op.api_version.clone(),
+        method: op.method.clone(),
+        server: op.server.clone(),
+        path: op.path.clone(),
+        path_query: op.path_query.clone(),
+        summary: summary(op),
+        document,
+        operation_id: op.source.operation_id.clone(),
+        read_only: op.class == OpClass::Read,
+        preview: op.preview,
+        deprecated: op.deprecated,
+        signature: c.signature.clone(),
+        declarations: c.declarations.clone(),
+        tokens: c.tokens,
+        collapsed: c.collapsed.clone(),
+        notes: c.notes.clone(),
+        params: op
+            .params
+            .iter()
+            .map(|p| {
+                let (kind, allowed) = kind_of(&p.ty, types);
+                ParamRecord {
+                    name: p.name.clone(),
+                    location: match p.location {
+                        ParamIn::Path => Location::Path,
+                        ParamIn::Query => Location::Query,
+                        ParamIn::Header => Location::Header,
+                        ParamIn::Cookie => Location::Cookie,
+                        ParamIn::FormData => Location::FormData,
+                    },
+                    required: p.required,
+                    kind,
+                    allowed,
+                    collection_format: p.collection_format.clone(),
+                }
+            })
+            .collect(),
+        body: op.body.as_ref().map(|b| BodyRecord {
+            name: b.name.clone(),
+            content_type: b.content_type.clone(),
+            required: b.required,
+        }),
+        scopes: op.scopes.clone(),
+        continuation_header: op.paging.continuation_header.clone(),
+        continuation_param: op.paging.continuation_param.clone(),
+        examples: op
+            .examples
+            .iter()
+            .map(|e| ExampleRecord {
+                title: e.title.clone(),
+                file: e.file.clone(),
+                status: e.status.clone(),
+                response: e.response.as_ref().map(|v| v.to_string()),
+            })
+            .collect(),
+    }
+}
+
+fn summary(op: &Operation) -> String {
+    op.summary
+        .as_deref()
+        .or(op.description.as_deref())
+        .map(first_sentence)
+        .unwrap_or_default()
+}
+
+/// JSON kind of a parameter type and its allowed values (enums), refs followed.
+fn kind_of(ty: &Ty, types: &TypeSpace) -> (String, Vec<String>) {
+    let ty = resolve(ty, types);
+    let kind = match ty {
+        Ty::String { enumeration, .. } => return ("string".into(), enumeration.clone()),
+        Ty::Integer { enumeration, .. } => {
+            return (
+                "integer".into(),
+                enumeration.iter().map(|i| i.to_string()).collect(),
+            );
+        }
+        Ty::Number { .. } => "number",
+        Ty::Boolean => "boolean",
+        Ty::Array { .. } => "array",
+        Ty::Object { .. } | Ty::Map { .. } | Ty::AllOf { .. } => "object",
+        Ty::Binary => "binary",
+        _ => "any",
+    };
+    (kind.into(), Vec::new())
+}
+
+/// Follows refs and nullability to a structural type.
+fn resolve<'a>(mut ty: &'a Ty, types: &'a TypeSpace) -> &'a Ty {
+    for _ in 0..16 {
+        match ty {
+            Ty::Ref { name } => match types.get(name) {
+                Some(d) => ty = &d.ty,
+                None => return ty,
+            },
+            Ty::Nullable { inner } => ty = inner,
+            _ => break,
+        }
+    }
+    ty
+}
+
+/// Property names of an object-like type (allOf parts merged), refs followed.
+fn properties<'a>(ty: &'a Ty, types: &'a TypeSpace, out: &mut Vec<(&'a str, &'a Ty)>, depth: u8) {
+    if depth > 8 {
+        return;
+    }
+    match resolve(ty, types) {
+        Ty::Object { properties, .. } => {
+            out.extend(properties.iter().map(|p| (p.name.as_str(), &p.ty)));
+        }
+        Ty::AllOf { parts } => {
+            for p in parts {
+                properties(p, types, out, depth + 1);
+            }
+        }
+        Ty::Array { items } => properties(items, types, out, depth + 1),
+        _ => {}
+    }
+}
+
+fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
+    let mut returns = Vec::new();
+    if let Some(ty) = &op.returns.ty {
+        let mut level1 = Vec::new();
+        properties(ty, types, &mut level1, 0);
+        for (name, t) in level1 {
+            returns.push(name.to_string());
+            let mut level2 = Vec::new();
+            properties(t, types, &mut level2, 0);
+            returns.extend(level2.into_iter().map(|(n, _)| n.to_string()));
+        }
+        let mut names = BTreeSet::new();
+        crate::types::collect_refs(ty, &mut names);
+        returns.extend(names.into_iter().map(str::to_string));
+    }
+    let mut name = vec![op.id.clone()];
+    name.extend(op.aliases.iter().cloned());
+    let mut params: Vec<String> = op.params.iter().map(|p| p.name.clone()).collect();
+    if let Some(b) = &op.body {
+        params.push(b.name.clone());
+    }
+    IndexDoc {
+        name: name.join(" "),
+        summary: summary(op),
+        path: format!("{} {}", op.path, op.path_query.as_deref().unwrap_or("")),
+        params: params.join(" "),
+        returns: returns.join(" "),
+        description: format!(
+            "{} {}",
+            op.description.as_deref().unwrap_or(""),
+            op.tags.join(" ")
+        ),
+        area: op.area.clone(),
+        method: op.method.clone(),
+        version: op.version.clone(),
+        read_only: op.class == OpClass::Read,
+    }
+}
+
+/// `manifest.json`: what a release publishes beside the artifact.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Shape of this manifest ([`MANIFEST_VERSION`]).
+    pub manifest_version: u32,
+    /// Artifact format version (`opcat_runtime::FORMAT_VERSION`).
+    pub format_version: u32,
+    pub name: String,
+    /// Where the specs came from (upstream commit when known).
+    pub source: String,
+    /// Options the catalog was built with.
+    pub build: BTreeMap<String, String>,
+    pub counts: BTreeMap<String, usize>,
+    /// Output files by name.
+    pub files: BTreeMap<String, FileEntry>,
+}
+
+/// One output file.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FileEntry {
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl FileEntry {
+    pub fn of(bytes: &[u8]) -> FileEntry {
+        let digest = Sha256::digest(bytes);
+        FileEntry {
+            bytes: bytes.len() as u64,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}
+
+/// The JSON Schema of [`Manifest`].
+pub fn manifest_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Manifest)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sentences_and_hosts() {
+        assert_eq!(
+            first_sentence("Retrieve all pull requests. Please note x.\n\nMore"),
+            "Retrieve all pull requests."
+        );
+        assert_eq!(first_sentence("Version 7.2 is here"), "Version 7.2 is here");
+        assert_eq!(
+            host_of("https://vsrm.dev.azure.com"),
+            "https://vsrm.dev.azure.com"
+        );
+        assert_eq!(
+            host_of("https://fabrikam-fiber-inc:8080/DefaultCollection"),
+            "https://fabrikam-fiber-inc:8080"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! JSON shapes of the CLI's `--json` outputs (`opcat search`, `opcat show`); their JSON
+//! Schemas in `schemas/` are generated from these types.
+
+use opcat_runtime::{Catalog, Operation, SearchResult};
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// `opcat search --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchOutput {
+    pub query: String,
+    /// True when even the best hit matches the query weakly.
+    pub weak: bool,
+    pub hits: Vec<SearchHit>,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub id: String,
+    /// BM25 score; `null` for an exact name match (always first).
+    pub score: Option<f32>,
+    pub exact: bool,
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    pub signature: String,
+    pub source: SourceRef,
+}
+
+/// Where an operation is defined.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRef {
+    /// Spec file relative to the specs root.
+    pub file: String,
+    /// Spec operationId.
+    pub operation_id: String,
+}
+
+/// `opcat show --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ShowOutput {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub method: String,
+    pub server: String,
+    pub path: String,
+    pub api_version: Option<String>,
+    pub version: String,
+    pub read_only: bool,
+    pub summary: String,
+    /// Signature, declarations and any expanded types, as one text.
+    pub contract: String,
+    pub tokens: u32,
+    /// Named types not declared; pass them to `--expand`.
+    pub collapsed: Vec<String>,
+    pub notes: Vec<String>,
+    pub scopes: Vec<String>,
+    pub source: SourceRef,
+}
+
+fn source(op: &Operation<'_>) -> SourceRef {
+    SourceRef {
+        file: op.file().to_string(),
+        operation_id: op.operation_id().to_string(),
+    }
+}
+
+impl SearchOutput {
+    pub fn new(query: &str, r: &SearchResult<'_>) -> SearchOutput {
+        SearchOutput {
+            query: query.to_string(),
+            weak: r.weak,
+            hits: r
+                .hits
+                .iter()
+                .map(|h| SearchHit {
+                    id: h.op.id().to_string(),
+                    score: h.score.is_finite().then_some(h.score),
+                    exact: h.exact,
+                    method: h.op.method().to_string(),
+                    path: h.op.path().to_string(),
+                    summary: h.op.summary().to_string(),
+                    signature: h.op.signature().to_string(),
+                    source: source(&h.op),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl ShowOutput {
+    pub fn new(catalog: &Catalog, op: &Operation<'_>, expand: &[&str]) -> ShowOutput {
+        let strings = |it: &mut dyn Iterator<Item = &str>| it.map(str::to_string).collect();
+        ShowOutput {
+            id: op.id().to_string(),
+            aliases: strings(&mut op.aliases()),
+            method: op.method().to_string(),
+            server: op.server().to_string(),
+            path: op.path().to_string(),
+            api_version: op.api_version().map(str::to_string),
+            version: op.version().to_string(),
+            read_only: op.read_only(),
+            summary: op.summary().to_string(),
+            contract: catalog.contract(op.id(), expand).unwrap_or_default(),
+            tokens: op.tokens(),
+            collapsed: strings(&mut op.collapsed()),
+            notes: strings(&mut op.notes()),
+            scopes: strings(&mut op.scopes()),
+            source: source(op),
+        }
+    }
+}
+
+/// JSON Schemas of the CLI outputs, by file name in `schemas/`.
+pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
+    let v = |s: schemars::Schema| serde_json::to_value(s).unwrap_or_default();
+    vec![
+        ("search.schema.json", v(schemars::schema_for!(SearchOutput))),
+        ("show.schema.json", v(schemars::schema_for!(ShowOutput))),
+    ]
+}

@@ -1,0 +1,135 @@
+//! `opcat search` and `opcat show`: read the built artifact through `opcat-runtime`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use opcat_compiler::output::{SearchOutput, ShowOutput};
+use opcat_runtime::{Catalog, SearchOptions};
+
+/// Default artifact, as `opcat build` writes it.
+const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What you are looking for, in words or by name.
+    query: String,
+    /// Most hits to show.
+    #[arg(long, default_value_t = 10)]
+    limit: usize,
+    /// Only operations of this area (git, wit, build, ...).
+    #[arg(long)]
+    area: Option<String>,
+    /// Only this HTTP method.
+    #[arg(long)]
+    method: Option<String>,
+    /// Only operations that do not change state.
+    #[arg(long)]
+    read_only: bool,
+    /// Only this version folder (7.2).
+    #[arg(long)]
+    version: Option<String>,
+    /// Print JSON (schemas/search.schema.json).
+    #[arg(long)]
+    json: bool,
+    /// Artifact to read (`.opcat`, or the `.opcat.zst` release form).
+    #[arg(long, default_value = DEFAULT_CATALOG, value_name = "FILE")]
+    catalog: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Operation id, alias, spec operationId, or `<spec file>#<operationId>`.
+    name: String,
+    /// Also declare these named types (comma-separated), e.g. GitPullRequest.
+    #[arg(long, value_delimiter = ',')]
+    expand: Vec<String>,
+    /// Print JSON (schemas/show.schema.json).
+    #[arg(long)]
+    json: bool,
+    /// Artifact to read.
+    #[arg(long, default_value = DEFAULT_CATALOG, value_name = "FILE")]
+    catalog: PathBuf,
+}
+
+fn open(path: &PathBuf) -> Result<Catalog> {
+    Catalog::read(path).with_context(|| {
+        format!(
+            "cannot open the catalog {} (build it with `opcat build`)",
+            path.display()
+        )
+    })
+}
+
+pub fn search(args: SearchArgs) -> Result<ExitCode> {
+    let catalog = open(&args.catalog)?;
+    let opts = SearchOptions {
+        limit: args.limit,
+        area: args.area,
+        method: args.method,
+        read_only: args.read_only,
+        version: args.version,
+    };
+    let result = catalog.search(&args.query, &opts)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&SearchOutput::new(&args.query, &result))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if result.weak {
+        println!("(no good match: the best hits below match the query weakly)");
+    }
+    for h in &result.hits {
+        let score = if h.exact {
+            "exact".to_string()
+        } else {
+            format!("{:.1}", h.score)
+        };
+        println!(
+            "{score:>6}  {}  {} {}",
+            h.op.id(),
+            h.op.method(),
+            h.op.path()
+        );
+        if !h.op.summary().is_empty() {
+            println!("        {}", h.op.summary());
+        }
+        println!("        {}#{}", h.op.file(), h.op.operation_id());
+    }
+    if result.hits.is_empty() {
+        println!("no operation matches");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(args: ShowArgs) -> Result<ExitCode> {
+    let catalog = open(&args.catalog)?;
+    let Some(op) = catalog.operation(&args.name) else {
+        eprintln!(
+            "error: no operation named `{}` (try `opcat search`)",
+            args.name
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let expand: Vec<&str> = args.expand.iter().map(String::as_str).collect();
+    let out = ShowOutput::new(&catalog, &op, &expand);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}  {} {}{}", out.id, out.method, out.server, out.path);
+    println!("source: {}#{}", out.source.file, out.source.operation_id);
+    if let Some(v) = &out.api_version {
+        println!("api-version: {v}");
+    }
+    println!("{} tokens\n", out.tokens);
+    println!("{}", out.contract);
+    for n in &out.notes {
+        println!("// note: {n}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

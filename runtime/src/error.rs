@@ -1,0 +1,45 @@
+//! Typed errors of the runtime: each says what was expected and what was found.
+
+use std::path::PathBuf;
+
+/// Why an artifact could not be opened, verified or searched.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("not an opcat artifact: expected at least {expected} bytes, found {found}")]
+    TooShort { expected: u64, found: u64 },
+    #[error("not an opcat artifact: expected magic {expected:02x?}, found {found:02x?}")]
+    Magic { expected: [u8; 8], found: [u8; 8] },
+    #[error("unsupported artifact format version: expected {expected}, found {found}")]
+    Version { expected: u32, found: u32 },
+    #[error("bad artifact header: {message}")]
+    Header { message: String },
+    #[error(
+        "truncated or extended artifact: header says {expected} payload bytes, file has {found}"
+    )]
+    Length { expected: u64, found: u64 },
+    #[error(
+        "artifact checksum mismatch: header says {expected:016x}, payload hashes to {found:016x}"
+    )]
+    Checksum { expected: u64, found: u64 },
+    #[error("invalid artifact: {message}")]
+    Invalid { message: String },
+    #[error("search index: {message}")]
+    Index { message: String },
+    #[error("cannot decompress the release artifact: {message}")]
+    Decompress { message: String },
+}
+
+impl Error {
+    pub(crate) fn index(e: impl std::fmt::Display) -> Error {
+        Error::Index {
+            message: e.to_string(),
+        }
+    }
+}

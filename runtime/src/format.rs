@@ -1,0 +1,247 @@
+//! The artifact format: header, archived catalog types, and the writer.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  MAGIC
+//!      8     4  FORMAT_VERSION (u32 LE)
+//!     12     4  header length (u32 LE) = 64
+//!     16     8  payload length (u64 LE)
+//!     24     8  payload checksum, xxh3-64 (u64 LE)
+//!     32    32  zero padding (reserved)
+//!     64     …  payload: one rkyv archive of [`CatalogData`] (root at its end)
+//! ```
+//!
+//! Magic, version and alignment padding live outside the archive, so a reader can refuse a
+//! foreign or future file before touching the archive. The payload starts at 64, a multiple
+//! of rkyv's 16-byte alignment, so a memory map (page-aligned) can be read in place.
+
+use rkyv::{Archive, Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// First bytes of every artifact.
+pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
+/// Bumped on every change of the archived types or the header.
+pub const FORMAT_VERSION: u32 = 1;
+/// Header length; also the payload's offset.
+pub const HEADER_LEN: usize = 64;
+
+/// The whole catalog, as archived.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct CatalogData {
+    /// Catalog name (`azure-devops`).
+    pub name: String,
+    /// Where the specs came from (e.g. the upstream commit), free text.
+    pub source: String,
+    /// Spec files, relative to the specs root; operations point here by index.
+    pub documents: Vec<String>,
+    /// Every operation, in catalog order (search index doc ids are these indexes).
+    pub operations: Vec<OpRecord>,
+    /// Lower-cased id, alias and operationId of every operation, sorted by key.
+    pub names: Vec<NameEntry>,
+    /// Rendered named types, sorted by (name, document).
+    pub types: Vec<TypeRecord>,
+    /// Hosts (scheme + authority) the operations target.
+    pub hosts: Vec<String>,
+    /// Files of the tantivy BM25 index, sorted by path.
+    pub index_files: Vec<IndexFile>,
+}
+
+/// One operation: what search hits, contracts and request preparation need.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct OpRecord {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub area: String,
+    pub resource: String,
+    pub version: String,
+    pub api_version: Option<String>,
+    /// Upper-case HTTP method.
+    pub method: String,
+    /// Base URL template (`https://dev.azure.com`).
+    pub server: String,
+    pub path: String,
+    pub path_query: Option<String>,
+    pub summary: String,
+    /// Index into [`CatalogData::documents`].
+    pub document: u32,
+    /// Spec `operationId`.
+    pub operation_id: String,
+    pub read_only: bool,
+    pub preview: bool,
+    pub deprecated: bool,
+    /// One-line doc comment + function declaration.
+    pub signature: String,
+    /// Declarations of the named types the signature uses (within budget).
+    pub declarations: String,
+    /// Tokens of `signature` + `declarations` (o200k_base).
+    pub tokens: u32,
+    /// Named types referenced but not declared (expand on request).
+    pub collapsed: Vec<String>,
+    /// What rendering trimmed, in words.
+    pub notes: Vec<String>,
+    pub params: Vec<ParamRecord>,
+    pub body: Option<BodyRecord>,
+    pub scopes: Vec<String>,
+    /// Continuation-token response header, if the operation pages that way.
+    pub continuation_header: Option<String>,
+    pub continuation_param: Option<String>,
+    pub examples: Vec<ExampleRecord>,
+}
+
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Archive, Serialize, Deserialize)]
+#[rkyv(derive(Debug, PartialEq, Eq, Clone, Copy))]
+pub enum Location {
+    #[default]
+    Path,
+    Query,
+    Header,
+    Cookie,
+    /// A field of a form body.
+    FormData,
+}
+
+/// A parameter, with what validation needs.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct ParamRecord {
+    pub name: String,
+    pub location: Location,
+    pub required: bool,
+    /// JSON kind: `string`, `integer`, `number`, `boolean`, `array`, `object`, `any`.
+    pub kind: String,
+    /// Allowed values, when an enum.
+    pub allowed: Vec<String>,
+    /// Array join rule (`csv`, `multi`, ...).
+    pub collection_format: Option<String>,
+}
+
+/// The request body.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct BodyRecord {
+    pub name: String,
+    pub content_type: String,
+    pub required: bool,
+}
+
+/// A recorded example, trimmed, as JSON text.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct ExampleRecord {
+    pub title: String,
+    pub file: String,
+    pub status: Option<String>,
+    pub response: Option<String>,
+}
+
+/// A name that finds an operation.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct NameEntry {
+    pub key: String,
+    pub op: u32,
+}
+
+/// A rendered named type of one document.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct TypeRecord {
+    pub name: String,
+    pub document: u32,
+    pub declaration: String,
+}
+
+/// One file of the search index.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct IndexFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The checksum stored in the header.
+pub fn checksum(payload: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(payload)
+}
+
+/// Serializes `data` with its header. Output is a pure function of `data`.
+pub fn to_bytes(data: &CatalogData) -> Result<Vec<u8>, Error> {
+    let payload = rkyv::to_bytes::<rkyv::rancor::Error>(data).map_err(|e| Error::Invalid {
+        message: format!("cannot serialize the catalog: {e}"),
+    })?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&checksum(&payload).to_le_bytes());
+    out.resize(HEADER_LEN, 0);
+    out.extend_from_slice(&payload);
+    Ok(out)
+}
+
+/// A checked header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header {
+    pub version: u32,
+    pub payload_len: u64,
+    pub checksum: u64,
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checks magic, version, header length, padding and the payload length against the
+/// file length. Cheap: reads 64 bytes.
+pub fn read_header(bytes: &[u8]) -> Result<Header, Error> {
+    if bytes.len() < HEADER_LEN {
+        return Err(Error::TooShort {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        });
+    }
+    let mut magic = [0; 8];
+    magic.copy_from_slice(&bytes[..8]);
+    if magic != MAGIC {
+        return Err(Error::Magic {
+            expected: MAGIC,
+            found: magic,
+        });
+    }
+    let version = u32_at(bytes, 8);
+    if version != FORMAT_VERSION {
+        return Err(Error::Version {
+            expected: FORMAT_VERSION,
+            found: version,
+        });
+    }
+    let header_len = u32_at(bytes, 12);
+    if header_len as usize != HEADER_LEN {
+        return Err(Error::Header {
+            message: format!("header length: expected {HEADER_LEN}, found {header_len}"),
+        });
+    }
+    if bytes[32..HEADER_LEN].iter().any(|&b| b != 0) {
+        return Err(Error::Header {
+            message: "reserved header bytes 32..64: expected zeros".into(),
+        });
+    }
+    let payload_len = u64_at(bytes, 16);
+    let found = (bytes.len() - HEADER_LEN) as u64;
+    if payload_len != found {
+        return Err(Error::Length {
+            expected: payload_len,
+            found,
+        });
+    }
+    Ok(Header {
+        version,
+        payload_len,
+        checksum: u64_at(bytes, 24),
+    })
+}
