@@ -21,12 +21,10 @@ pub enum Error {
     #[error("bad artifact header: {message}")]
     Header { message: String },
     #[error(
-        "truncated or extended artifact: header says {expected} payload bytes, file has {found}"
+        "truncated or extended artifact: expected {expected} payload bytes (header), found {found}"
     )]
     Length { expected: u64, found: u64 },
-    #[error(
-        "artifact checksum mismatch: header says {expected:016x}, payload hashes to {found:016x}"
-    )]
+    #[error("artifact checksum mismatch: expected {expected:016x} (header), found {found:016x}")]
     Checksum { expected: u64, found: u64 },
     #[error("invalid artifact: {message}")]
     Invalid { message: String },

@@ -139,7 +139,7 @@ impl Catalog {
     /// Unless `verify`, `bytes` must be a genuine artifact whose payload starts 16-aligned.
     unsafe fn from_owned(bytes: OwnedBytes, verify: bool) -> Result<Catalog, Error> {
         format::read_header(&bytes)?;
-        if (bytes.as_ptr() as usize + HEADER_LEN) % 16 != 0 {
+        if !(bytes.as_ptr() as usize + HEADER_LEN).is_multiple_of(16) {
             return Err(Error::Header {
                 message: "payload is not 16-byte aligned in memory".into(),
             });

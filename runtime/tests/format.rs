@@ -1,0 +1,230 @@
+//! The artifact format on a small synthetic catalog: open, lookups, search, and every kind
+//! of damage refused with a typed error.
+
+use opcat_runtime::format::{self, CatalogData, HEADER_LEN, NameEntry, OpRecord, TypeRecord};
+use opcat_runtime::index::{self, IndexDoc};
+use opcat_runtime::{Catalog, Error, OpenOptions, SearchOptions};
+
+fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
+    let rec = OpRecord {
+        id: id.into(),
+        aliases: vec![format!("{id}Alias")],
+        area: area.into(),
+        version: "7.2".into(),
+        method: method.into(),
+        server: "https://dev.azure.com".into(),
+        path: format!("/{{organization}}/_apis/{area}"),
+        summary: summary.into(),
+        operation_id: format!("Op_{id}"),
+        read_only: method == "GET",
+        signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>"),
+        declarations: "interface Thing { thingId: number }".into(),
+        tokens: 12,
+        ..OpRecord::default()
+    };
+    let doc = IndexDoc {
+        name: format!("{id} {id}Alias"),
+        summary: summary.into(),
+        path: rec.path.clone(),
+        returns: "thingId Thing".into(),
+        area: area.into(),
+        method: method.into(),
+        version: "7.2".into(),
+        read_only: method == "GET",
+        ..IndexDoc::default()
+    };
+    (rec, doc)
+}
+
+fn artifact() -> Vec<u8> {
+    let (ops, docs): (Vec<_>, Vec<_>) = [
+        op(
+            "git.pullRequests.list",
+            "git",
+            "GET",
+            "List pull requests of a repository.",
+        ),
+        op(
+            "git.pullRequests.create",
+            "git",
+            "POST",
+            "Create a pull request.",
+        ),
+        op("wit.workItems.get", "wit", "GET", "Get a work item by id."),
+        op(
+            "build.builds.queue",
+            "build",
+            "POST",
+            "Queue a new build of a pipeline definition.",
+        ),
+    ]
+    .into_iter()
+    .unzip();
+    let mut names: Vec<NameEntry> = ops
+        .iter()
+        .enumerate()
+        .flat_map(|(i, o)| {
+            [o.id.to_lowercase(), o.aliases[0].to_lowercase()]
+                .map(|key| NameEntry { key, op: i as u32 })
+        })
+        .collect();
+    names.sort_by(|a, b| a.key.cmp(&b.key));
+    let data = CatalogData {
+        name: "test".into(),
+        source: "synthetic".into(),
+        documents: vec!["a/7.2/a.json".into()],
+        operations: ops,
+        names,
+        types: vec![TypeRecord {
+            name: "Thing".into(),
+            document: 0,
+            declaration: "interface Thing { thingId: number }".into(),
+        }],
+        hosts: vec!["https://dev.azure.com".into()],
+        index_files: index::build(&docs).unwrap(),
+    };
+    format::to_bytes(&data).unwrap()
+}
+
+#[test]
+fn opens_looks_up_and_searches() {
+    let bytes = artifact();
+    assert_eq!(
+        bytes,
+        artifact(),
+        "the same catalog must give the same bytes"
+    );
+    let c = Catalog::from_bytes(&bytes).unwrap();
+    assert_eq!(c.len(), 4);
+    assert_eq!(c.name(), "test");
+    let op = c.operation("GIT.pullRequests.LIST").unwrap();
+    assert_eq!(op.id(), "git.pullRequests.list");
+    assert_eq!(
+        c.operation("wit.workItems.getAlias").unwrap().id(),
+        "wit.workItems.get"
+    );
+    assert_eq!(
+        c.operation("a/7.2/a.json#Op_build.builds.queue")
+            .unwrap()
+            .method(),
+        "POST"
+    );
+    assert!(c.operation("nope").is_none());
+    assert_eq!(
+        c.type_decl("Thing", Some(&op)),
+        Some("interface Thing { thingId: number }")
+    );
+    assert!(
+        c.contract("git.pullRequests.list", &["Thing"])
+            .unwrap()
+            .ends_with("thingId: number }")
+    );
+
+    let r = c.search("pull request", &SearchOptions::default()).unwrap();
+    assert!(!r.weak);
+    assert!(r.hits[0].op.id().starts_with("git.pullRequests."));
+    let exact = c
+        .search("wit.workItems.get", &SearchOptions::default())
+        .unwrap();
+    assert!(exact.hits[0].exact && exact.hits[0].op.id() == "wit.workItems.get");
+    let reads = SearchOptions {
+        read_only: true,
+        ..SearchOptions::default()
+    };
+    let r = c.search("pull request", &reads).unwrap();
+    assert!(r.hits.iter().all(|h| h.op.method() == "GET"));
+    let area = SearchOptions {
+        area: Some("build".into()),
+        ..SearchOptions::default()
+    };
+    let r = c.search("queue pipeline", &area).unwrap();
+    assert!(r.hits.iter().all(|h| h.op.area() == "build") && !r.hits.is_empty());
+    let r = c.search("zebra mango", &SearchOptions::default()).unwrap();
+    assert!(r.weak && r.hits.is_empty());
+}
+
+#[test]
+fn mmap_open_trusted_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.opcat");
+    std::fs::write(&path, artifact()).unwrap();
+    // SAFETY: the file is ours and not modified while mapped.
+    let c = unsafe { Catalog::open(&path, OpenOptions { verify: true }) }.unwrap();
+    assert_eq!(c.len(), 4);
+    let t = unsafe { Catalog::open(&path, OpenOptions::default()) }.unwrap();
+    t.verify().unwrap();
+    let zst = zstd::bulk::compress(&artifact(), 3).unwrap();
+    assert_eq!(Catalog::from_zstd(&zst).unwrap().len(), 4);
+    assert!(matches!(
+        Catalog::from_zstd(b"not zstd"),
+        Err(Error::Decompress { .. })
+    ));
+    let missing = unsafe { Catalog::open(dir.path().join("none"), OpenOptions::default()) };
+    assert!(matches!(missing, Err(Error::Io { .. })));
+}
+
+fn refused(bytes: &[u8]) -> Error {
+    match Catalog::from_bytes(bytes) {
+        Ok(_) => panic!("a damaged artifact was accepted"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn damage_is_refused_with_typed_errors() {
+    let good = artifact();
+    assert!(matches!(
+        refused(&good[..10]),
+        Error::TooShort {
+            expected: 64,
+            found: 10
+        }
+    ));
+    assert!(matches!(
+        refused(b"{\"json\": true}"),
+        Error::TooShort { .. }
+    ));
+    let mut foreign = vec![0u8; 200];
+    foreign[..4].copy_from_slice(b"\x7fELF");
+    assert!(matches!(refused(&foreign), Error::Magic { .. }));
+    let mut future = good.clone();
+    future[8..12].copy_from_slice(&2u32.to_le_bytes());
+    assert!(matches!(
+        refused(&future),
+        Error::Version {
+            expected: 1,
+            found: 2
+        }
+    ));
+    let mut longer = good.clone();
+    longer.extend_from_slice(b"garbage");
+    assert!(matches!(refused(&longer), Error::Length { .. }));
+    assert!(matches!(
+        refused(&good[..good.len() - 1]),
+        Error::Length { .. }
+    ));
+    let mut flipped = good.clone();
+    let mid = HEADER_LEN + (good.len() - HEADER_LEN) / 2;
+    flipped[mid] ^= 0x40;
+    assert!(matches!(refused(&flipped), Error::Checksum { .. }));
+    let mut reserved = good.clone();
+    reserved[40] = 1;
+    assert!(matches!(refused(&reserved), Error::Header { .. }));
+    // A payload rewritten with a matching checksum still fails archive validation.
+    let mut forged = good.clone();
+    let end = forged.len();
+    forged[end - 8..].copy_from_slice(&[0xff; 8]);
+    let sum = format::checksum(&forged[HEADER_LEN..]);
+    forged[24..32].copy_from_slice(&sum.to_le_bytes());
+    assert!(matches!(refused(&forged), Error::Invalid { .. }));
+    for e in [refused(&future), refused(&flipped)] {
+        let msg = e.to_string();
+        assert!(msg.contains("expected"), "{msg}");
+    }
+}
+
+#[test]
+fn catalog_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Catalog>();
+}

@@ -1,0 +1,204 @@
+//! The real Azure DevOps artifact: deterministic bytes, lookups, BM25 search basics, and
+//! corruption of a real file refused by verification with typed errors.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use opcat_compiler::emit;
+use opcat_compiler::read::VersionSelect;
+use opcat_compiler::render::{self, RenderOptions};
+use opcat_runtime::format::HEADER_LEN;
+use opcat_runtime::{Catalog, Error, OpenOptions, SearchOptions};
+
+fn build_bytes() -> Vec<u8> {
+    let build = common::build(common::azure_specs(), VersionSelect::Latest);
+    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
+    emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap()
+}
+
+fn bytes() -> &'static [u8] {
+    static B: OnceLock<Vec<u8>> = OnceLock::new();
+    B.get_or_init(build_bytes)
+}
+
+fn catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(|| Catalog::from_bytes(bytes()).unwrap())
+}
+
+#[test]
+fn two_builds_are_byte_identical() {
+    assert!(
+        build_bytes() == bytes(),
+        "two builds of the same specs differ"
+    );
+}
+
+#[test]
+fn every_operation_is_found_by_id_and_has_a_contract() {
+    let c = catalog();
+    assert_eq!(c.len(), 1193);
+    for op in c.operations() {
+        let found = c.operation(op.id()).unwrap();
+        assert_eq!(found.id(), op.id());
+        assert!(op.signature().contains("Promise<"), "{}", op.id());
+    }
+    let pr = c
+        .operation("Pull Requests_Get Pull Requests By Project")
+        .unwrap();
+    assert_eq!(pr.id(), "git.pullRequests.getPullRequestsByProject");
+    assert!(
+        pr.signature().contains("value: GitPullRequest[]"),
+        "{}",
+        pr.signature()
+    );
+    assert_eq!(pr.file(), "git/7.2/git.json");
+    let decl = c.type_decl("GitPullRequest", Some(&pr)).unwrap();
+    assert!(decl.contains("pullRequestId"), "{decl}");
+    assert!(c.hosts().any(|h| h == "https://vsrm.dev.azure.com"));
+}
+
+fn top(query: &str, n: usize) -> Vec<String> {
+    let opts = SearchOptions {
+        limit: n,
+        ..SearchOptions::default()
+    };
+    catalog()
+        .search(query, &opts)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.op.id().to_string())
+        .collect()
+}
+
+#[test]
+fn search_basics() {
+    // An exact id, alias or operationId ranks first.
+    assert_eq!(top("wit.workItems.create", 3)[0], "wit.workItems.create");
+    assert_eq!(
+        top("GetPullRequestsByProject", 3)[0],
+        "git.pullRequests.getPullRequestsByProject"
+    );
+    assert_eq!(top("Wiql_Query By Wiql", 3)[0], "wit.wiql.queryByWiql");
+    // Words, stems, camelCase parts and response field names.
+    assert_eq!(top("run a WIQL query", 3)[0], "wit.wiql.queryByWiql");
+    assert!(
+        top("which operation returns pullRequestId", 5)
+            .iter()
+            .any(|id| id.starts_with("git.pullRequest"))
+    );
+    assert!(top("get build logs", 3).contains(&"build.builds.getBuildLogs".to_string()));
+    assert!(
+        top("release definitions", 5)
+            .iter()
+            .any(|id| id.starts_with("release.definitions"))
+    );
+    // Filters.
+    let c = catalog();
+    let git = SearchOptions {
+        area: Some("git".into()),
+        ..SearchOptions::default()
+    };
+    let r = c.search("create", &git).unwrap();
+    assert!(!r.hits.is_empty() && r.hits.iter().all(|h| h.op.area() == "git"));
+    let reads = SearchOptions {
+        read_only: true,
+        limit: 20,
+        ..SearchOptions::default()
+    };
+    let r = c.search("pull request", &reads).unwrap();
+    assert!(r.hits.iter().all(|h| h.op.read_only()));
+    let post = SearchOptions {
+        method: Some("post".into()),
+        ..SearchOptions::default()
+    };
+    assert!(
+        c.search("work item", &post)
+            .unwrap()
+            .hits
+            .iter()
+            .all(|h| h.op.method() == "POST")
+    );
+    // No good match is said, not hidden.
+    assert!(
+        c.search("banana smoothie recipe", &SearchOptions::default())
+            .unwrap()
+            .weak
+    );
+    assert!(
+        !c.search("list pull requests", &SearchOptions::default())
+            .unwrap()
+            .weak
+    );
+}
+
+#[test]
+fn mapped_file_opens_and_the_release_form_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("azure-devops.opcat");
+    std::fs::write(&path, bytes()).unwrap();
+    // SAFETY: a private temp file, not modified while mapped.
+    let mapped = unsafe { Catalog::open(&path, OpenOptions::default()) }.unwrap();
+    mapped.verify().unwrap();
+    assert_eq!(
+        mapped
+            .search("pull request", &SearchOptions::default())
+            .unwrap()
+            .hits
+            .len(),
+        10
+    );
+    let zst = zstd::bulk::compress(bytes(), emit::ZSTD_LEVEL).unwrap();
+    let zpath = dir.path().join("azure-devops.opcat.zst");
+    std::fs::write(&zpath, &zst).unwrap();
+    assert_eq!(Catalog::read(&zpath).unwrap().len(), 1193);
+}
+
+/// Every damaged copy is refused by verification with a typed error, never a panic;
+/// a trusted (unverified) open of the same bytes followed by `verify` refuses it too.
+#[test]
+fn corruptions_of_a_real_artifact_are_refused() {
+    let good = bytes();
+    let check = |bad: &[u8], what: &str| match Catalog::from_bytes(bad) {
+        Ok(_) => panic!("accepted: {what}"),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    };
+    for i in 0..HEADER_LEN {
+        for bit in [0x01u8, 0x80] {
+            let mut bad = good.to_vec();
+            bad[i] ^= bit;
+            check(&bad, &format!("header byte {i} ^ {bit:#x}"));
+        }
+    }
+    // Deterministic pseudo-random flips across the payload.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for n in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let at = HEADER_LEN + (x as usize) % (good.len() - HEADER_LEN);
+        let mut bad = good.to_vec();
+        bad[at] ^= 1 << (n % 8);
+        check(&bad, &format!("payload byte {at}"));
+    }
+    for cut in [0, 1, 8, 63, 64, 65, 1000, good.len() / 2, good.len() - 1] {
+        check(&good[..cut], &format!("truncated at {cut}"));
+    }
+    let mut longer = good.to_vec();
+    longer.extend_from_slice(&[0u8; 16]);
+    check(&longer, "16 bytes appended");
+    // Trusted open of a corrupted file: only verify stands between it and use.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.opcat");
+    let mut bad = good.to_vec();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&path, &bad).unwrap();
+    // SAFETY: private file, not modified while mapped; verified before any lookup.
+    let trusted = unsafe { Catalog::open(&path, OpenOptions::default()) }.unwrap();
+    assert!(matches!(trusted.verify(), Err(Error::Checksum { .. })));
+    let verified = unsafe { Catalog::open(&path, OpenOptions { verify: true }) };
+    assert!(matches!(verified, Err(Error::Checksum { .. })));
+}
