@@ -202,3 +202,47 @@ fn corruptions_of_a_real_artifact_are_refused() {
     let verified = unsafe { Catalog::open(&path, OpenOptions { verify: true }) };
     assert!(matches!(verified, Err(Error::Checksum { .. })));
 }
+
+/// Many threads searching one catalog at once get exactly what one thread gets.
+#[test]
+fn concurrent_searches_match_sequential_ones() {
+    let c = catalog();
+    let queries = [
+        "list pull requests",
+        "create work item",
+        "run a WIQL query",
+        "queue a build",
+        "get release",
+        "wiki page content",
+        "test plan suites",
+        "feed packages",
+        "service endpoint",
+        "user entitlements",
+    ];
+    let opts = SearchOptions::default();
+    let ids = |q: &str| -> Vec<(String, u32)> {
+        c.search(q, &opts)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|h| (h.op.id().to_string(), h.score.to_bits()))
+            .collect()
+    };
+    let expected: Vec<_> = queries.iter().map(|q| ids(q)).collect();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let expected = &expected;
+                s.spawn(move || {
+                    for round in 0..20 {
+                        let i = (t + round) % queries.len();
+                        assert_eq!(ids(queries[i]), expected[i], "thread {t}, {}", queries[i]);
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+}
