@@ -12,12 +12,8 @@ use serde_json::{Map, Value};
 
 use crate::diag::{DiagKind, Diagnostic};
 use crate::ir::{Correction, Example, Property, Ty, TypeSpace};
+use crate::parse::{MAX_ITEMS, Tree, trim_str};
 use crate::read::{Loader, join_relative, rel_path};
-
-/// Longest string kept in a trimmed example.
-const MAX_STRING: usize = 200;
-/// Items kept of each array in a trimmed example.
-const MAX_ITEMS: usize = 2;
 
 /// A loaded example with the body of every recorded response, for checking.
 #[derive(Debug)]
@@ -93,7 +89,7 @@ pub fn load(
     out
 }
 
-/// A copy of `v` with arrays cut to [`MAX_ITEMS`] and strings to [`MAX_STRING`] chars.
+/// A copy of `v` with arrays cut to [`MAX_ITEMS`] and strings to [`crate::parse::MAX_STRING`] chars.
 pub fn trim(v: &Value) -> Value {
     match v {
         Value::String(s) => Value::String(trim_str(s)),
@@ -101,15 +97,6 @@ pub fn trim(v: &Value) -> Value {
         Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), trim(v))).collect()),
         other => other.clone(),
     }
-}
-
-fn trim_str(s: &str) -> String {
-    if s.chars().count() <= MAX_STRING {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(MAX_STRING).collect();
-    t.push('…');
-    t
 }
 
 /// Parses an example file straight into its trimmed form: items past [`MAX_ITEMS`] are
@@ -121,65 +108,10 @@ pub fn parse_trimmed(bytes: &[u8]) -> Result<Value, String> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let v = serde::Deserialize::deserialize(&mut de)
-        .map(|Trimmed(v)| v)
+        .map(|Tree::<true>(v)| v)
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(v)
-}
-
-/// A JSON value deserialized with [`trim`] applied on the way in.
-struct Trimmed(Value);
-
-impl<'de> serde::Deserialize<'de> for Trimmed {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TrimVisitor).map(Trimmed)
-    }
-}
-
-struct TrimVisitor;
-
-impl<'de> serde::de::Visitor<'de> for TrimVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(trim_str(v)))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::new();
-        while out.len() < MAX_ITEMS {
-            match seq.next_element::<Trimmed>()? {
-                Some(Trimmed(v)) => out.push(v),
-                None => return Ok(Value::Array(out)),
-            }
-        }
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Value::Array(out))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
-        while let Some((k, Trimmed(v))) = map.next_entry::<String, Trimmed>()? {
-            out.insert(k, v);
-        }
-        Ok(Value::Object(out))
-    }
 }
 
 /// The broad shape of a type or a JSON value.
@@ -374,6 +306,7 @@ pub fn keys(v: &Value) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::parse::MAX_STRING;
     use serde_json::json;
 
     fn loaded(body: Value) -> Loaded {

@@ -23,7 +23,7 @@ use crate::ir::{
 use crate::parse::Dialect;
 use crate::read::{Loader, SpecFile};
 use crate::resolve::Api;
-use crate::types::{TypeBuilder, enum_docs};
+use crate::types::{TypeBuilder, schema_enum_docs};
 use crate::upgrade::{BODY_NAME_EXT, COLLECTION_EXT, POINTER_EXT};
 
 /// Everything normalize needs about one document.
@@ -420,17 +420,11 @@ fn param(p: &Parameter, at: &str, types: &mut TypeBuilder<'_>) -> Param {
     };
     let (ty, default, docs) = match &data.format {
         ParameterSchemaOrContent::Schema(s) => {
-            let (default, docs) = match s {
-                ReferenceOr::Item(s) => (
-                    s.schema_data.default.clone(),
-                    s.schema_data
-                        .extensions
-                        .get("x-ms-enum")
-                        .map(enum_docs)
-                        .unwrap_or_default(),
-                ),
-                ReferenceOr::Reference { .. } => (None, vec![]),
+            let default = match s {
+                ReferenceOr::Item(s) => s.schema_data.default.clone(),
+                ReferenceOr::Reference { .. } => None,
             };
+            let docs = schema_enum_docs(s);
             (types.ty(s, &format!("{at}/schema")), default, docs)
         }
         ParameterSchemaOrContent::Content(c) => {

@@ -56,23 +56,29 @@ pub fn parse(bytes: &[u8]) -> Result<Value, String> {
     }
 }
 
-/// A JSON tree read from YAML in one pass. Unlike going through `serde_yaml_ng::Value`,
-/// integers beyond 64 bits (OpenAI's `minimum: -9223372036854776000`) become floats and
-/// non-string keys (`200:`) become their text, as a JSON reader of the same spec expects.
-struct Yaml(Value);
+/// A JSON tree built in one pass from any serde format.
+///
+/// From YAML (`TRIM = false`): integers beyond 64 bits (OpenAI's
+/// `minimum: -9223372036854776000`) become floats and non-string keys (`200:`) become their
+/// text, as a JSON reader of the same spec expects. With `TRIM = true` (recorded examples),
+/// arrays keep their first [`MAX_ITEMS`] items — the rest is skipped without being built —
+/// and strings are cut to [`MAX_STRING`] characters.
+pub(crate) struct Tree<const TRIM: bool>(pub Value);
 
-impl<'de> serde::Deserialize<'de> for Yaml {
+impl<'de, const TRIM: bool> serde::Deserialize<'de> for Tree<TRIM> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(YamlVisitor).map(Yaml)
+        d.deserialize_any(TreeVisitor::<TRIM>).map(Tree)
     }
 }
+
+type Yaml = Tree<false>;
 
 /// A map key of any scalar type, as text.
 struct Key(String);
 
 impl<'de> serde::Deserialize<'de> for Key {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let v = d.deserialize_any(YamlVisitor)?;
+        let v = d.deserialize_any(TreeVisitor::<false>)?;
         Ok(Key(match v {
             Value::String(s) => s,
             Value::Null => "null".into(),
@@ -81,13 +87,13 @@ impl<'de> serde::Deserialize<'de> for Key {
     }
 }
 
-struct YamlVisitor;
+struct TreeVisitor<const TRIM: bool>;
 
-impl<'de> serde::de::Visitor<'de> for YamlVisitor {
+impl<'de, const TRIM: bool> serde::de::Visitor<'de> for TreeVisitor<TRIM> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any YAML value")
+        f.write_str("any JSON or YAML value")
     }
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
@@ -108,10 +114,14 @@ impl<'de> serde::de::Visitor<'de> for YamlVisitor {
         Ok(float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(if TRIM {
+            trim_str(v)
+        } else {
+            v.to_string()
+        }))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        Ok(Value::String(if TRIM { trim_str(&v) } else { v }))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -124,14 +134,18 @@ impl<'de> serde::de::Visitor<'de> for YamlVisitor {
     }
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut out = Vec::new();
-        while let Some(Yaml(v)) = seq.next_element()? {
-            out.push(v);
+        while !TRIM || out.len() < MAX_ITEMS {
+            match seq.next_element::<Tree<TRIM>>()? {
+                Some(Tree(v)) => out.push(v),
+                None => return Ok(Value::Array(out)),
+            }
         }
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
         Ok(Value::Array(out))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = Map::new();
-        while let Some((Key(k), Yaml(v))) = map.next_entry()? {
+        while let Some((Key(k), Tree(v))) = map.next_entry::<Key, Tree<TRIM>>()? {
             out.insert(k, v);
         }
         Ok(Value::Object(out))
@@ -140,8 +154,23 @@ impl<'de> serde::de::Visitor<'de> for YamlVisitor {
         // A tagged YAML value (`!tag value`): keep the value, drop the tag.
         use serde::de::VariantAccess;
         let (_tag, variant): (Key, _) = data.variant()?;
-        variant.newtype_variant::<Yaml>().map(|y| y.0)
+        variant.newtype_variant::<Tree<TRIM>>().map(|t| t.0)
     }
+}
+
+/// Longest string kept in a trimmed tree.
+pub const MAX_STRING: usize = 200;
+/// Items kept of each array in a trimmed tree.
+pub const MAX_ITEMS: usize = 2;
+
+/// `s` cut to [`MAX_STRING`] characters, with `…` when cut.
+pub fn trim_str(s: &str) -> String {
+    if s.chars().count() <= MAX_STRING {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(MAX_STRING).collect();
+    t.push('…');
+    t
 }
 
 /// A JSON number for a float; NaN and infinities (not JSON) become null.

@@ -319,17 +319,11 @@ impl<'a> TypeBuilder<'a> {
                 self.api.schema_home,
                 crate::diag::escape_token(&name)
             );
-            let (description, enum_docs) = match s {
-                ReferenceOr::Item(s) => (
-                    s.schema_data.description.clone(),
-                    s.schema_data
-                        .extensions
-                        .get("x-ms-enum")
-                        .map(enum_docs)
-                        .unwrap_or_default(),
-                ),
-                ReferenceOr::Reference { .. } => (None, vec![]),
+            let description = match s {
+                ReferenceOr::Item(s) => s.schema_data.description.clone(),
+                ReferenceOr::Reference { .. } => None,
             };
+            let enum_docs = schema_enum_docs(s);
             let ty = self.ty(s, &at);
             // A definition that is only a named enum keeps the definition's name.
             let ty = match ty {
@@ -487,6 +481,19 @@ fn string_format(f: &StringFormat) -> &'static str {
         StringFormat::Password => "password",
         StringFormat::Byte => "byte",
         StringFormat::Binary => "binary",
+    }
+}
+
+/// The `x-ms-enum` value docs of an inline schema (none for a reference).
+pub fn schema_enum_docs(s: &ReferenceOr<Schema>) -> Vec<EnumDoc> {
+    match s {
+        ReferenceOr::Item(s) => s
+            .schema_data
+            .extensions
+            .get("x-ms-enum")
+            .map(enum_docs)
+            .unwrap_or_default(),
+        ReferenceOr::Reference { .. } => Vec::new(),
     }
 }
 
