@@ -27,6 +27,7 @@
 pub mod error;
 pub mod format;
 pub mod index;
+pub mod prepare;
 mod search;
 
 use std::collections::BTreeMap;
@@ -39,6 +40,7 @@ use tantivy::directory::OwnedBytes;
 
 pub use error::Error;
 pub use format::{ArchivedOpRecord, ArchivedParamRecord, FORMAT_VERSION};
+pub use prepare::{PrepareError, Prepared, Problem, Target, Value};
 pub use search::{Hit, SearchOptions, SearchResult};
 
 use format::{ArchivedCatalogData, HEADER_LEN};
