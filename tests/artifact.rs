@@ -246,3 +246,79 @@ fn concurrent_searches_match_sequential_ones() {
         }
     });
 }
+
+/// The shipped benchmark query set: at least 150 distinct queries, every id it names
+/// resolves to an operation of the real catalog, and the primary is among the expected.
+#[test]
+fn benchmark_query_set_names_real_operations() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/queries.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let c = catalog();
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let query = v["query"].as_str().unwrap();
+        assert!(
+            seen.insert(query.to_string()),
+            "line {}: duplicate query",
+            i + 1
+        );
+        let primary = v["primary"].as_str().unwrap();
+        let expected: Vec<&str> = v["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap())
+            .collect();
+        assert!(expected.contains(&primary), "line {}", i + 1);
+        for name in expected {
+            assert!(c.operation(name).is_some(), "line {}: `{name}`", i + 1);
+        }
+    }
+    assert!(seen.len() >= 150, "{} queries", seen.len());
+}
+
+/// `opcat bench` end to end on the real artifact: the table has the measured mode and
+/// figures in range; BM25 keeps at least the recall it had when the benchmark was written.
+#[test]
+fn bench_command_reports_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = dir.path().join("azure-devops.opcat");
+    std::fs::write(&artifact, bytes()).unwrap();
+    let queries = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/queries.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_opcat"))
+        .args([
+            "bench",
+            "--json",
+            "--repeat",
+            "1",
+            "--modes",
+            "bm25",
+            "--queries",
+        ])
+        .arg(&queries)
+        .arg("--catalog")
+        .arg(&artifact)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &v["modes"][0];
+    assert_eq!(m["mode"], "bm25");
+    for key in [
+        "recallAt1",
+        "recallAt5",
+        "recallAt10",
+        "mrrAt10",
+        "expectedRecallAt10",
+    ] {
+        let x = m[key].as_f64().unwrap_or_else(|| panic!("{key} in {m}"));
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    assert!(m["recallAt5"].as_f64().unwrap() >= 0.75, "{m}");
+    assert!(m["p50Ms"].as_f64().unwrap() > 0.0);
+}

@@ -24,4 +24,12 @@ fn manifest_and_cli_output_schemas_are_current() {
     assert_eq!(name, "show.schema.json");
     expect_file!["../schemas/show.schema.json"]
         .assert_eq(&(serde_json::to_string_pretty(&show).unwrap() + "\n"));
+    let (name, bench) = outputs.next().unwrap();
+    assert_eq!(name, "bench.schema.json");
+    expect_file!["../schemas/bench.schema.json"]
+        .assert_eq(&(serde_json::to_string_pretty(&bench).unwrap() + "\n"));
+    assert!(
+        outputs.next().is_none(),
+        "a new output schema needs a check here"
+    );
 }

@@ -1,5 +1,6 @@
 //! The `opcat` command line: glue between the compiler library and the terminal.
 
+mod bench_cmd;
 mod contracts_cmd;
 mod query_cmd;
 
@@ -32,8 +33,10 @@ enum Command {
     Build(BuildArgs),
     /// Render operation contracts (TypeScript), or measure them with --stats.
     Contracts(contracts_cmd::ContractsArgs),
-    /// Search the catalog artifact for operations (BM25).
+    /// Search the catalog artifact for operations.
     Search(query_cmd::SearchArgs),
+    /// Measure search quality and latency on a JSONL query set (offline benchmark).
+    Bench(bench_cmd::BenchArgs),
     /// Show one operation's contract by id, alias or operationId.
     Show(query_cmd::ShowArgs),
 }
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build(args),
         Command::Contracts(args) => contracts_cmd::run(args),
         Command::Search(args) => query_cmd::search(args),
+        Command::Bench(args) => bench_cmd::run(args),
         Command::Show(args) => query_cmd::show(args),
     };
     match result {

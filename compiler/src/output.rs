@@ -1,4 +1,4 @@
-//! JSON shapes of the CLI's `--json` outputs (`opcat search`, `opcat show`); their JSON
+//! JSON shapes of the CLI's `--json` outputs (`opcat search`, `opcat show`, `opcat bench`); their JSON
 //! Schemas in `schemas/` are generated from these types.
 
 use opcat_runtime::{Catalog, Operation, SearchResult};
@@ -116,11 +116,61 @@ impl ShowOutput {
     }
 }
 
+/// `opcat bench --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchOutput {
+    /// Number of queries.
+    pub queries: usize,
+    /// Artifact searched.
+    pub catalog: String,
+    /// One entry per ranking mode measured.
+    pub modes: Vec<BenchMode>,
+}
+
+/// Benchmark figures of one ranking mode.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchMode {
+    /// `bm25`, `dense` or `hybrid`.
+    pub mode: String,
+    /// Share of queries whose primary operation ranks first.
+    pub recall_at_1: f64,
+    /// ... within the top 5.
+    pub recall_at_5: f64,
+    /// ... within the top 10.
+    pub recall_at_10: f64,
+    /// Mean reciprocal rank of the primary operation, 0 beyond rank 10.
+    pub mrr_at_10: f64,
+    /// Mean share of a query's expected operations found in its top 10.
+    pub expected_recall_at_10: f64,
+    /// Median query latency (query embedding included), milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile query latency, milliseconds.
+    pub p99_ms: f64,
+    /// Queries whose primary operation is not in the top 5.
+    pub misses: Vec<BenchMiss>,
+}
+
+/// A query whose primary operation ranked below 5.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchMiss {
+    pub query: String,
+    /// Id of the operation that should have ranked first.
+    pub primary: String,
+    /// Its 1-based rank within the top 10, if there.
+    pub rank: Option<usize>,
+    /// Ids of the top 5 hits.
+    pub top: Vec<String>,
+}
+
 /// JSON Schemas of the CLI outputs, by file name in `schemas/`.
 pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
     let v = |s: schemars::Schema| serde_json::to_value(s).unwrap_or_default();
     vec![
         ("search.schema.json", v(schemars::schema_for!(SearchOutput))),
         ("show.schema.json", v(schemars::schema_for!(ShowOutput))),
+        ("bench.schema.json", v(schemars::schema_for!(BenchOutput))),
     ]
 }

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use opcat_compiler::output::{SearchOutput, ShowOutput};
-use opcat_runtime::{Catalog, SearchOptions};
+use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 
 /// Default artifact, as `opcat build` writes it.
-const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
+pub const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -18,6 +18,9 @@ pub struct SearchArgs {
     /// Most hits to show.
     #[arg(long, default_value_t = 10)]
     limit: usize,
+    /// Ranking.
+    #[arg(long, value_name = "bm25", default_value_t = SearchMode::default())]
+    mode: SearchMode,
     /// Only operations of this area (git, wit, build, ...).
     #[arg(long)]
     area: Option<String>,
@@ -53,7 +56,7 @@ pub struct ShowArgs {
     catalog: PathBuf,
 }
 
-fn open(path: &PathBuf) -> Result<Catalog> {
+pub fn open(path: &PathBuf) -> Result<Catalog> {
     Catalog::read(path).with_context(|| {
         format!(
             "cannot open the catalog {} (build it with `opcat build`)",
@@ -66,6 +69,7 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     let catalog = open(&args.catalog)?;
     let opts = SearchOptions {
         limit: args.limit,
+        mode: args.mode,
         area: args.area,
         method: args.method,
         read_only: args.read_only,

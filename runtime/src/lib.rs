@@ -41,7 +41,7 @@ use tantivy::directory::OwnedBytes;
 pub use error::Error;
 pub use format::{ArchivedOpRecord, ArchivedParamRecord, FORMAT_VERSION};
 pub use prepare::{PrepareError, Prepared, Problem, Target, Value};
-pub use search::{Hit, SearchOptions, SearchResult};
+pub use search::{Hit, SearchMode, SearchOptions, SearchResult};
 
 use format::{ArchivedCatalogData, HEADER_LEN};
 
@@ -321,6 +321,12 @@ impl std::fmt::Debug for Operation<'_> {
 }
 
 impl<'a> Operation<'a> {
+    /// Position in catalog order (`Catalog::operation_at(op.index())` is `op`).
+    pub fn index(&self) -> usize {
+        let base = self.catalog.data().operations.as_ptr() as usize;
+        (self.op as *const ArchivedOpRecord as usize - base)
+            / std::mem::size_of::<ArchivedOpRecord>()
+    }
     /// The archived record, for every field.
     pub fn record(&self) -> &'a ArchivedOpRecord {
         self.op

@@ -14,11 +14,55 @@ use crate::{Catalog, Operation};
 /// Azure DevOps catalog, where on-topic queries score above ~8 and off-topic ones below 5.
 pub const WEAK_SCORE: f32 = 6.0;
 
+/// How hits are ranked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SearchMode {
+    /// BM25 over the words of names, summaries, paths, parameters and response fields.
+    #[default]
+    Bm25,
+}
+
+impl SearchMode {
+    /// Every mode, in the order reports list them.
+    pub const ALL: [SearchMode; 1] = [SearchMode::Bm25];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchMode::Bm25 => "bm25",
+        }
+    }
+}
+
+impl std::fmt::Display for SearchMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SearchMode, String> {
+        SearchMode::ALL
+            .into_iter()
+            .find(|m| m.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let names: Vec<&str> = SearchMode::ALL.iter().map(|m| m.name()).collect();
+                format!(
+                    "unknown search mode `{s}`: expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
 /// Search options.
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
     /// Most hits returned.
     pub limit: usize,
+    /// Ranking.
+    pub mode: SearchMode,
     /// Only this area (`git`, `wit`, ...).
     pub area: Option<String>,
     /// Only this HTTP method (any case).
@@ -33,6 +77,7 @@ impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
             limit: 10,
+            mode: SearchMode::default(),
             area: None,
             method: None,
             read_only: false,

@@ -1,0 +1,296 @@
+//! `opcat bench`: the offline search benchmark. Runs a JSONL query set against the artifact
+//! in each ranking mode and reports primary Recall@1/5/10, MRR@10, recall@10 of the
+//! expected ids, and query latency percentiles.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use opcat_compiler::output::{BenchMiss, BenchMode, BenchOutput};
+use opcat_runtime::{Catalog, SearchMode, SearchOptions};
+use serde::Deserialize;
+
+use crate::query_cmd::{DEFAULT_CATALOG, open};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Query set, one JSON object per line:
+    /// `{"query": "...", "expected": ["<id>", ...], "primary": "<id>"}`; an id is a catalog
+    /// id, an alias, or `<spec file>#<operationId>`.
+    #[arg(long, value_name = "FILE.jsonl")]
+    queries: PathBuf,
+    /// Ranking modes to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "bm25")]
+    modes: Vec<SearchMode>,
+    /// Timed passes over the query set (after one warm-up pass) for the latency figures.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    repeat: usize,
+    /// Also list the queries whose primary operation is not in the top 5.
+    #[arg(long)]
+    misses: bool,
+    /// Print JSON (schemas/bench.schema.json).
+    #[arg(long)]
+    json: bool,
+    /// Artifact to read.
+    #[arg(long, default_value = DEFAULT_CATALOG, value_name = "FILE")]
+    catalog: PathBuf,
+}
+
+/// One line of the query file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryLine {
+    query: String,
+    expected: Vec<String>,
+    primary: String,
+}
+
+/// A query with its ids resolved to operation indexes.
+#[derive(Debug)]
+struct Query {
+    text: String,
+    primary: usize,
+    expected: Vec<usize>,
+}
+
+/// The cut-offs reported.
+const TOP: usize = 10;
+
+pub fn run(args: BenchArgs) -> Result<ExitCode> {
+    let catalog = open(&args.catalog)?;
+    let queries = load(&args.queries, &catalog)?;
+    if queries.is_empty() {
+        bail!("{}: no queries", args.queries.display());
+    }
+    let mut modes = Vec::new();
+    for &mode in &args.modes {
+        modes.push(measure(&catalog, &queries, mode, args.repeat.max(1))?);
+    }
+    let out = BenchOutput {
+        queries: queries.len(),
+        catalog: args.catalog.display().to_string(),
+        modes,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} queries from {}, {} operations",
+        out.queries,
+        args.queries.display(),
+        catalog.len()
+    );
+    println!(
+        "{:<8} {:>6} {:>6} {:>6} {:>7} {:>10} {:>9} {:>9}",
+        "mode", "R@1", "R@5", "R@10", "MRR@10", "exp.R@10", "p50 ms", "p99 ms"
+    );
+    for m in &out.modes {
+        println!(
+            "{:<8} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>10.3} {:>9.3} {:>9.3}",
+            m.mode,
+            m.recall_at_1,
+            m.recall_at_5,
+            m.recall_at_10,
+            m.mrr_at_10,
+            m.expected_recall_at_10,
+            m.p50_ms,
+            m.p99_ms
+        );
+    }
+    if args.misses {
+        for m in &out.modes {
+            println!("\n{} misses (primary not in the top 5):", m.mode);
+            for miss in &m.misses {
+                let rank = miss.rank.map_or("-".to_string(), |r| r.to_string());
+                println!("  [{rank:>2}] {}  (want {})", miss.query, miss.primary);
+                println!("        got {}", miss.top.join(", "));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and resolves the query file; an id that names no operation is an error.
+fn load(path: &PathBuf, catalog: &Catalog) -> Result<Vec<Query>> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let resolve = |name: &str, line: usize| -> Result<usize> {
+        catalog
+            .operation(name)
+            .map(|op| op.index())
+            .with_context(|| format!("{}:{line}: `{name}` names no operation", path.display()))
+    };
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let n = i + 1;
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let q: QueryLine = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{n}: not a query line", path.display()))?;
+        let primary = resolve(&q.primary, n)?;
+        let mut expected = vec![primary];
+        for e in &q.expected {
+            let e = resolve(e, n)?;
+            if !expected.contains(&e) {
+                expected.push(e);
+            }
+        }
+        out.push(Query {
+            text: q.query,
+            primary,
+            expected,
+        });
+    }
+    Ok(out)
+}
+
+fn measure(
+    catalog: &Catalog,
+    queries: &[Query],
+    mode: SearchMode,
+    repeat: usize,
+) -> Result<BenchMode> {
+    let opts = SearchOptions {
+        limit: TOP,
+        mode,
+        ..SearchOptions::default()
+    };
+    // Ranked operation indexes per query (warm-up pass).
+    let mut ranked = Vec::with_capacity(queries.len());
+    for q in queries {
+        let r = catalog
+            .search(&q.text, &opts)
+            .with_context(|| format!("{mode} search of `{}`", q.text))?;
+        ranked.push(r.hits.iter().map(|h| h.op.index()).collect::<Vec<_>>());
+    }
+    let mut latencies = Vec::with_capacity(queries.len() * repeat);
+    for _ in 0..repeat {
+        for q in queries {
+            let t = Instant::now();
+            let r = catalog.search(&q.text, &opts)?;
+            latencies.push(t.elapsed().as_secs_f64() * 1e3);
+            std::hint::black_box(r);
+        }
+    }
+    let scores = Scores::of(queries, &ranked);
+    let misses = queries
+        .iter()
+        .zip(&ranked)
+        .filter(|(q, r)| rank_of(r, q.primary).is_none_or(|k| k > 5))
+        .map(|(q, r)| BenchMiss {
+            query: q.text.clone(),
+            primary: name_at(catalog, q.primary),
+            rank: rank_of(r, q.primary),
+            top: r.iter().take(5).map(|&i| name_at(catalog, i)).collect(),
+        })
+        .collect();
+    Ok(BenchMode {
+        mode: mode.to_string(),
+        recall_at_1: scores.recall[0],
+        recall_at_5: scores.recall[1],
+        recall_at_10: scores.recall[2],
+        mrr_at_10: scores.mrr,
+        expected_recall_at_10: scores.expected_recall,
+        p50_ms: percentile(&mut latencies, 50.0),
+        p99_ms: percentile(&mut latencies, 99.0),
+        misses,
+    })
+}
+
+fn name_at(catalog: &Catalog, i: usize) -> String {
+    catalog
+        .operation_at(i)
+        .map_or_else(String::new, |o| o.id().to_string())
+}
+
+/// 1-based rank of `target` in `ranked`.
+fn rank_of(ranked: &[usize], target: usize) -> Option<usize> {
+    ranked.iter().position(|&i| i == target).map(|p| p + 1)
+}
+
+/// Retrieval scores of a query set.
+#[derive(Debug, PartialEq)]
+struct Scores {
+    /// Primary recall at 1, 5 and 10.
+    recall: [f64; 3],
+    mrr: f64,
+    expected_recall: f64,
+}
+
+impl Scores {
+    fn of(queries: &[Query], ranked: &[Vec<usize>]) -> Scores {
+        let n = queries.len().max(1) as f64;
+        let mut recall = [0.0; 3];
+        let (mut mrr, mut expected) = (0.0, 0.0);
+        for (q, r) in queries.iter().zip(ranked) {
+            let top = &r[..r.len().min(TOP)];
+            if let Some(k) = rank_of(top, q.primary) {
+                for (slot, cut) in recall.iter_mut().zip([1, 5, 10]) {
+                    if k <= cut {
+                        *slot += 1.0;
+                    }
+                }
+                mrr += 1.0 / k as f64;
+            }
+            let found = q.expected.iter().filter(|e| top.contains(e)).count();
+            expected += found as f64 / q.expected.len().max(1) as f64;
+        }
+        Scores {
+            recall: recall.map(|r| r / n),
+            mrr: mrr / n,
+            expected_recall: expected / n,
+        }
+    }
+}
+
+/// Nearest-rank percentile (sorts `xs`); 0 for no samples.
+fn percentile(xs: &mut [f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    xs.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * xs.len() as f64).ceil() as usize;
+    xs[rank.clamp(1, xs.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(primary: usize, expected: &[usize]) -> Query {
+        Query {
+            text: String::new(),
+            primary,
+            expected: expected.to_vec(),
+        }
+    }
+
+    #[test]
+    fn scores_count_ranks_within_the_cut_offs() {
+        let queries = [q(1, &[1, 2]), q(7, &[7]), q(3, &[3, 4])];
+        let ranked = [
+            vec![1, 9, 2],                          // primary at 1, both expected found
+            vec![0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 7], // primary at 11: outside the top 10
+            vec![5, 6, 3],                          // primary at 3, one of two expected
+        ];
+        let s = Scores::of(&queries, &ranked);
+        assert_eq!(s.recall, [1.0 / 3.0, 2.0 / 3.0, 2.0 / 3.0]);
+        assert!((s.mrr - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert!((s.expected_recall - (1.0 + 0.0 + 0.5) / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let mut xs: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(percentile(&mut xs, 50.0), 50.0);
+        assert_eq!(percentile(&mut xs, 99.0), 99.0);
+        assert_eq!(percentile(&mut [3.0], 99.0), 3.0);
+        assert_eq!(percentile(&mut [], 50.0), 0.0);
+    }
+}
