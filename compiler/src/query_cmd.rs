@@ -9,7 +9,7 @@ use opcat_compiler::output::{SearchOutput, ShowOutput};
 use opcat_runtime::{Catalog, SearchOptions};
 
 /// Default artifact, as `opcat build` writes it.
-const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
+pub const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -53,7 +53,7 @@ pub struct ShowArgs {
     catalog: PathBuf,
 }
 
-fn open(path: &PathBuf) -> Result<Catalog> {
+pub fn open(path: &PathBuf) -> Result<Catalog> {
     Catalog::read(path).with_context(|| {
         format!(
             "cannot open the catalog {} (build it with `opcat build`)",
