@@ -36,6 +36,7 @@ pub mod bundle;
 pub mod diag;
 pub mod emit;
 pub mod examples;
+pub mod exec;
 pub mod ir;
 pub mod normalize;
 pub mod output;
@@ -43,6 +44,7 @@ pub mod parse;
 pub mod read;
 pub mod render;
 pub mod resolve;
+pub mod tools;
 pub mod types;
 pub mod upgrade;
 

@@ -1,8 +1,10 @@
 //! The `opcat` command line: glue between the compiler library and the terminal.
 
 mod bench_cmd;
+mod call_cmd;
 mod contracts_cmd;
 mod query_cmd;
+mod serve;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -21,11 +23,26 @@ use opcat_compiler::{Build, Options, STAGES, compile};
 
 /// Compile REST API contracts into one searchable operation catalog for code-mode agents.
 #[derive(Debug, Parser)]
-#[command(name = "opcat", version, about, long_about = None)]
+#[command(name = "opcat", version, about, long_about = None, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+const AFTER_HELP: &str = "\
+Typical use:
+  opcat build                                   compile ../shared/specs into dist/azure-devops.opcat
+  opcat search \"list pull requests\"            find operations (--json for machines)
+  opcat show git.pullRequests.getPullRequestsByProject     read its contract
+  opcat call core.projects.list --org fabrikam  call it (token in AZURE_DEVOPS_PAT)
+  opcat serve --org fabrikam                    the same three steps for an agent, over MCP
+
+Environment: AZURE_DEVOPS_PAT (token, never printed), AZURE_DEVOPS_ORG, AZURE_DEVOPS_SERVICE,
+OPCAT_SPECS (build input), OPCAT_BASE_URL (tests: loopback only).
+
+Exit codes: 0 success; 1 nothing found or built; 2 usage or configuration error;
+3 arguments do not match the contract (call); 4 the server answered an error (call);
+5 network failure (call). `opcat <command> --help` has the details; docs/executors.md too.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -39,6 +56,10 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Show one operation's contract by id, alias or operationId.
     Show(query_cmd::ShowArgs),
+    /// Call one operation: check the arguments, send with $AZURE_DEVOPS_PAT, print JSON.
+    Call(call_cmd::CallArgs),
+    /// Serve search, contract and call to an agent over stdio (Model Context Protocol).
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +103,8 @@ fn main() -> ExitCode {
         Command::Search(args) => query_cmd::search(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Show(args) => query_cmd::show(args),
+        Command::Call(args) => call_cmd::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

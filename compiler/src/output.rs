@@ -1,4 +1,4 @@
-//! JSON shapes of the CLI's `--json` outputs (`opcat search`, `opcat show`, `opcat bench`); their JSON
+//! JSON shapes of the CLI's `--json` outputs (`opcat search`, `show`, `bench`, `call`); their JSON
 //! Schemas in `schemas/` are generated from these types.
 
 use opcat_runtime::{Catalog, Operation, SearchResult};
@@ -172,5 +172,109 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("search.schema.json", v(schemars::schema_for!(SearchOutput))),
         ("show.schema.json", v(schemars::schema_for!(ShowOutput))),
         ("bench.schema.json", v(schemars::schema_for!(BenchOutput))),
+        ("call.schema.json", v(schemars::schema_for!(CallOutput))),
     ]
+}
+
+/// `opcat call --json`: the outcome of one call, success or not.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CallOutput {
+    /// The operation id as asked.
+    pub id: String,
+    /// True when the request was prepared (and, unless a dry run, answered with 2xx).
+    pub ok: bool,
+    /// HTTP status of the (last) response; absent when nothing was sent.
+    pub status: Option<u16>,
+    /// Pages fetched (more than 1 only with `--all-pages`).
+    pub pages: u32,
+    /// A continuation token not followed: more results exist (`--all-pages` follows).
+    pub continuation_token: Option<String>,
+    /// The response body (JSON; text as a string); pages merged with `--all-pages`.
+    pub body: Option<serde_json::Value>,
+    /// The prepared request (`--dry-run`). Authentication is added only when sending.
+    pub request: Option<RequestOutput>,
+    pub error: Option<ErrorOutput>,
+}
+
+/// A prepared request, as `--dry-run` shows it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestOutput {
+    pub method: String,
+    pub url: String,
+    /// `[name, value]` pairs.
+    pub headers: Vec<[String; 2]>,
+    /// The body as text (UTF-8, lossy).
+    pub body: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorOutput {
+    /// `unknownOperation`, `arguments`, `configuration`, `noToken`, `status`, `transport`.
+    pub kind: String,
+    /// The whole message, as the terminal shows it.
+    pub message: String,
+    /// The server's message (`status` errors).
+    pub server_message: Option<String>,
+    /// Every problem with the arguments (`arguments` errors).
+    pub problems: Vec<String>,
+    /// The operation's signature (`arguments` errors).
+    pub signature: Option<String>,
+    /// The process exit code.
+    pub exit_code: u8,
+}
+
+impl RequestOutput {
+    pub fn new(p: &opcat_runtime::Prepared) -> RequestOutput {
+        RequestOutput {
+            method: p.method.clone(),
+            url: p.url.clone(),
+            headers: p
+                .headers
+                .iter()
+                .map(|(k, v)| [k.clone(), v.clone()])
+                .collect(),
+            body: p
+                .body
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned()),
+            content_type: p.content_type.clone(),
+        }
+    }
+}
+
+impl ErrorOutput {
+    pub fn new(e: &crate::exec::CallError) -> ErrorOutput {
+        use crate::exec::CallError;
+        use opcat_runtime::PrepareError;
+        let (problems, signature) = match e {
+            CallError::Prepare(PrepareError::Arguments {
+                problems,
+                signature,
+                ..
+            }) => (
+                problems.iter().map(|p| p.to_string()).collect(),
+                Some(signature.clone()),
+            ),
+            CallError::Prepare(PrepareError::NotAnObject { signature, .. }) => {
+                (Vec::new(), Some(signature.clone()))
+            }
+            _ => (Vec::new(), None),
+        };
+        ErrorOutput {
+            kind: e.kind().to_string(),
+            message: e.to_string(),
+            server_message: match e {
+                CallError::Status { message, .. } => Some(message.clone()),
+                _ => None,
+            },
+            problems,
+            signature,
+            exit_code: e.exit_code(),
+        }
+    }
 }

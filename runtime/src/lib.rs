@@ -6,10 +6,14 @@
 //! header check; nothing is parsed or copied. [`Catalog::verify`] checks the whole file
 //! (checksum and archive validation) when the file is not trusted.
 //!
-//! This crate owns the file format and knows nothing of OpenAPI or JSON.
+//! [`Catalog::prepare`] turns an operation and its arguments into a request to send
+//! ([`prepare`]: validation against the contract, percent-encoding, declared hosts only);
+//! sending it, with credentials, is the executor's job.
+//!
+//! This crate owns the file format and knows nothing of OpenAPI, JSON or HTTP.
 //!
 //! ```no_run
-//! use opcat_runtime::{Catalog, OpenOptions, SearchOptions};
+//! use opcat_runtime::{Catalog, OpenOptions, SearchOptions, Target, Value};
 //!
 //! # fn main() -> Result<(), opcat_runtime::Error> {
 //! // SAFETY: nothing modifies the file while it is mapped; `verify` checks its content.
@@ -20,6 +24,12 @@
 //! }
 //! if let Some(op) = catalog.operation("git.pullRequests.getPullRequestsByProject") {
 //!     println!("{}\n{}", op.signature(), op.declarations());
+//! }
+//! let args = Value::Object([("project".to_string(), Value::String("Fabrikam".into()))].into());
+//! let target = Target { organization: Some("fabrikam".into()), ..Target::default() };
+//! match catalog.prepare("git.pullRequests.getPullRequestsByProject", &args, &target) {
+//!     Ok(req) => println!("{} {}", req.method, req.url),
+//!     Err(e) => eprintln!("{e}"), // every problem with the arguments, and the signature
 //! }
 //! # Ok(()) }
 //! ```

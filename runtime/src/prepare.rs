@@ -9,7 +9,9 @@
 //!
 //! - **Arguments match the contract.** Every problem is reported at once (missing required,
 //!   unknown name, wrong type, value outside an enum), with the operation's signature
-//!   ([`PrepareError::Arguments`]).
+//!   ([`PrepareError::Arguments`]). Enum values match ignoring case, as the service parses
+//!   them, and are sent in the contract's spelling; a comma-separated list of allowed
+//!   values is accepted for flag enums (`$expand=children,defaultTesters`).
 //! - **Values cannot change the path or the query.** Path values are percent-encoded as one
 //!   segment (everything but RFC 3986 unreserved characters, `%` included; `.` and `..`
 //!   encoded whole); query keys and values are encoded so `&`, `=`, `#`, `+` and `%` stay
@@ -362,7 +364,9 @@ fn expected_of(p: &ArchivedParamRecord) -> String {
 }
 
 /// Checks one value against a parameter; returns the problem, if any.
-fn check(p: &ArchivedParamRecord, v: &Value) -> Option<Problem> {
+/// Checks one value against a parameter: the problem, or the value to send instead
+/// (an enum value in the contract's spelling).
+fn check(p: &ArchivedParamRecord, v: &Value) -> Result<Option<Value>, Problem> {
     let name = p.name.to_string();
     let wrong = |expected: String| Problem::WrongType {
         name: name.clone(),
@@ -381,14 +385,14 @@ fn check(p: &ArchivedParamRecord, v: &Value) -> Option<Problem> {
         "array" => match v {
             Value::Array(items) => {
                 if let Some(bad) = items.iter().find(|i| i.scalar_text().is_none()) {
-                    return Some(Problem::WrongType {
+                    return Err(Problem::WrongType {
                         name,
                         expected: "an array of strings, numbers or booleans".into(),
                         found: format!("an array holding {}", bad.kind()),
                     });
                 }
             }
-            _ => return Some(wrong("an array".into())),
+            _ => return Err(wrong("an array".into())),
         },
         _ => {
             if !scalar_ok(kind, v) {
@@ -396,22 +400,50 @@ fn check(p: &ArchivedParamRecord, v: &Value) -> Option<Problem> {
                     "string" | "integer" | "number" | "boolean" => kind.to_string(),
                     _ => "a string, number or boolean".to_string(),
                 };
-                return Some(wrong(expected));
+                return Err(wrong(expected));
             }
         }
     }
+    let mut canonical = None;
     if !p.allowed.is_empty() {
         let text = v.scalar_text().unwrap_or_default();
-        if !p.allowed.iter().any(|a| a.as_str() == text) {
-            return Some(Problem::NotAllowed {
-                name,
-                expected: p.allowed.iter().map(|a| a.to_string()).collect(),
-                found: text,
-            });
+        match canonical_enum(&text, &p.allowed) {
+            Some(c) if c == text => {}
+            Some(c) if kind == "string" => canonical = Some(Value::String(c)),
+            Some(_) => {}
+            None => {
+                return Err(Problem::NotAllowed {
+                    name,
+                    expected: p.allowed.iter().map(|a| a.to_string()).collect(),
+                    found: text,
+                });
+            }
         }
     }
     if p.location == Location::Path && v.scalar_text().is_some_and(|t| t.is_empty()) {
-        return Some(Problem::Empty { name });
+        return Err(Problem::Empty { name });
+    }
+    Ok(canonical)
+}
+
+/// An enum value in the contract's spelling: matched ignoring case (the service parses
+/// enums that way), and a comma-separated list of values (flags, `"children,defaultTesters"`)
+/// accepted part by part.
+fn canonical_enum(text: &str, allowed: &[rkyv::string::ArchivedString]) -> Option<String> {
+    let one = |t: &str| {
+        let t = t.trim();
+        allowed
+            .iter()
+            .find(|a| a.as_str() == t)
+            .or_else(|| allowed.iter().find(|a| a.as_str().eq_ignore_ascii_case(t)))
+            .map(|a| a.to_string())
+    };
+    if let Some(c) = one(text) {
+        return Some(c);
+    }
+    if text.contains(',') {
+        let parts: Option<Vec<String>> = text.split(',').map(one).collect();
+        return parts.map(|p| p.join(","));
     }
     None
 }
@@ -551,7 +583,7 @@ impl Operation<'_> {
         known.extend(body_name);
         known.extend(&undeclared);
         let mut problems = Vec::new();
-        let mut values: BTreeMap<&str, &Value> = BTreeMap::new();
+        let mut values: BTreeMap<&str, Value> = BTreeMap::new();
         for (name, v) in given {
             if let Some((_, by)) = BOUND.iter().find(|(b, _)| b == name) {
                 problems.push(Problem::Bound {
@@ -562,7 +594,7 @@ impl Operation<'_> {
             }
             if Some(name.as_str()) == body_name {
                 if !matches!(v, Value::Null) {
-                    values.insert(name, v);
+                    values.insert(name, v.clone());
                 }
                 continue;
             }
@@ -570,7 +602,7 @@ impl Operation<'_> {
                 match v.scalar_text() {
                     Some(t) if t.is_empty() => problems.push(Problem::Empty { name: name.clone() }),
                     Some(_) => {
-                        values.insert(name, v);
+                        values.insert(name, v.clone());
                     }
                     None if matches!(v, Value::Null) => {}
                     None => problems.push(Problem::WrongType {
@@ -592,9 +624,9 @@ impl Operation<'_> {
                 continue;
             }
             match check(p, v) {
-                Some(problem) => problems.push(problem),
-                None => {
-                    values.insert(p.name.as_str(), v);
+                Err(problem) => problems.push(problem),
+                Ok(canonical) => {
+                    values.insert(p.name.as_str(), canonical.unwrap_or_else(|| v.clone()));
                 }
             }
         }

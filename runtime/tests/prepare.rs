@@ -515,3 +515,28 @@ fn base_url_override_is_loopback_only() {
         Err(PrepareError::Host { .. })
     ));
 }
+
+#[test]
+fn enum_values_match_ignoring_case_and_are_sent_as_declared() {
+    let c = catalog();
+    let url = |state: &str| {
+        let args = obj(&[
+            ("project", s("p")),
+            ("repositoryId", s("r")),
+            ("state", s(state)),
+        ]);
+        c.prepare("git.items.get", &args, &fabrikam())
+            .map(|p| p.url)
+    };
+    assert!(url("ACTIVE").unwrap().contains("?state=active&"));
+    // Flags: a comma-separated list of allowed values.
+    assert!(
+        url("Active, closed")
+            .unwrap()
+            .contains("?state=active%2Cclosed&")
+    );
+    assert!(matches!(
+        url("active,open"),
+        Err(PrepareError::Arguments { .. })
+    ));
+}
