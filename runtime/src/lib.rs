@@ -26,6 +26,7 @@
 
 pub mod error;
 pub mod format;
+pub mod glossary;
 pub mod index;
 mod search;
 
