@@ -314,10 +314,28 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
             op.description.as_deref().unwrap_or(""),
             op.tags.join(" ")
         ),
+        intent: intent(op).to_string(),
         area: op.area.clone(),
         method: op.method.clone(),
         version: op.version.clone(),
         read_only: op.class == OpClass::Read,
+    }
+}
+
+/// Plain verbs for what a call does: its method, and for reads whether the path ends at
+/// one item (`.../{id}`) or a collection.
+fn intent(op: &Operation) -> &'static str {
+    let one = op.path.trim_end_matches('/').ends_with('}');
+    match (op.method.as_str(), op.class) {
+        ("GET", _) if one => "get read show one",
+        ("GET", _) => "list get all",
+        ("POST", OpClass::Read) => "query get list find",
+        ("POST", _) => "create add new",
+        ("PUT", _) => "replace set update",
+        ("PATCH", _) => "update change edit modify set",
+        ("DELETE", _) => "delete remove",
+        ("HEAD", _) => "check exists",
+        _ => "",
     }
 }
 

@@ -22,7 +22,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 

@@ -37,6 +37,9 @@ pub struct IndexDoc {
     pub returns: String,
     /// Description and tags.
     pub description: String,
+    /// What the call does in plain verbs (`list`, `create`, `delete`...), from its method
+    /// and whether its path names one item or a collection.
+    pub intent: String,
     /// Filters (exact terms).
     pub area: String,
     pub method: String,
@@ -45,13 +48,14 @@ pub struct IndexDoc {
 }
 
 /// Text fields and their query boosts.
-pub const FIELDS: [(&str, f32); 6] = [
+pub const FIELDS: [(&str, f32); 7] = [
     ("name", 3.0),
     ("summary", 2.0),
     ("path", 1.0),
     ("params", 1.0),
     ("returns", 1.2),
     ("description", 0.5),
+    ("intent", 1.0),
 ];
 
 /// The index schema, shared by writer and reader.
@@ -149,6 +153,7 @@ pub fn build(docs: &[IndexDoc]) -> Result<Vec<IndexFile>, Error> {
             &d.params,
             &d.returns,
             &d.description,
+            &d.intent,
         ];
         for (f, t) in text_fields.iter().zip(texts) {
             doc.add_text(*f, prepare_text(t));

@@ -36,6 +36,7 @@
 
 pub mod error;
 pub mod format;
+pub mod glossary;
 pub mod index;
 pub mod prepare;
 mod search;

@@ -6,6 +6,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 use crate::error::Error;
+use crate::glossary;
 use crate::index::{self, FIELDS};
 use crate::{Catalog, Operation};
 
@@ -177,7 +178,7 @@ impl Catalog {
                 exact: true,
             });
         }
-        let text = index::prepare_text(query).to_lowercase();
+        let text = index::prepare_text(&glossary::expand(query)).to_lowercase();
         let (text_query, _errors) = s.parser.parse_query_lenient(&text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         let term = |f: Field, v: &str| -> Box<dyn Query> {

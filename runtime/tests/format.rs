@@ -3,7 +3,7 @@
 
 use opcat_runtime::format::{self, CatalogData, HEADER_LEN, NameEntry, OpRecord, TypeRecord};
 use opcat_runtime::index::{self, IndexDoc};
-use opcat_runtime::{Catalog, Error, OpenOptions, SearchOptions};
+use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchOptions};
 
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
@@ -188,13 +188,11 @@ fn damage_is_refused_with_typed_errors() {
     foreign[..4].copy_from_slice(b"\x7fELF");
     assert!(matches!(refused(&foreign), Error::Magic { .. }));
     let mut future = good.clone();
-    future[8..12].copy_from_slice(&2u32.to_le_bytes());
+    future[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     assert!(matches!(
         refused(&future),
-        Error::Version {
-            expected: 1,
-            found: 2
-        }
+        Error::Version { expected, found }
+            if expected == FORMAT_VERSION && found == FORMAT_VERSION + 1
     ));
     let mut longer = good.clone();
     longer.extend_from_slice(b"garbage");

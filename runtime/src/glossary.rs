@@ -1,0 +1,107 @@
+//! Query vocabulary: the abbreviations and user-interface names people type, mapped to the
+//! words the REST API uses for the same thing (`PR` -> `pull request`, `sprint` ->
+//! `iteration`, `service connection` -> `service endpoint`).
+//!
+//! Expansion only adds words: the query keeps its own, so an exact match still counts.
+//! The table is general Azure DevOps vocabulary, not tuned to any benchmark query.
+
+/// `(phrase, words the API uses)`. Phrases are lower-case, matched on word boundaries;
+/// longer phrases are tried first.
+const TERMS: &[(&str, &str)] = &[
+    ("pr", "pull request"),
+    ("prs", "pull requests"),
+    ("repo", "repository"),
+    ("repos", "repositories"),
+    ("wi", "work item"),
+    ("wis", "work items"),
+    ("wiql", "work item query"),
+    ("pat", "personal access token"),
+    ("pats", "personal access tokens"),
+    ("ace", "access control entry"),
+    ("aces", "access control entries"),
+    ("acl", "access control list"),
+    ("acls", "access control lists"),
+    ("sprint", "iteration"),
+    ("sprints", "iterations"),
+    ("branch", "ref"),
+    ("branches", "refs"),
+    ("area path", "classification node area"),
+    ("area paths", "classification nodes areas"),
+    ("service connection", "service endpoint"),
+    ("service connections", "service endpoints"),
+    ("release pipeline", "release definition"),
+    ("release pipelines", "release definitions"),
+    ("build pipeline", "build definition"),
+    ("build pipelines", "build definitions"),
+    ("classic pipeline", "build definition"),
+    ("user story", "work item"),
+    ("user stories", "work items"),
+    ("epic", "work item"),
+    ("product backlog item", "work item"),
+    ("kanban", "board"),
+    ("security group", "graph group"),
+    ("security groups", "graph groups"),
+    ("org", "organization"),
+    ("vm", "virtual machine"),
+    ("vms", "virtual machines"),
+    ("sha", "commit id"),
+];
+
+/// Longest phrase in [`TERMS`], in words.
+const MAX_WORDS: usize = 3;
+
+/// The query's words followed by the API words its known phrases stand for. Words are
+/// lower-cased; punctuation separates words.
+pub fn expand(query: &str) -> String {
+    let lower = query.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = query.to_string();
+    let mut i = 0;
+    while i < words.len() {
+        let mut matched = 0;
+        for n in (1..=MAX_WORDS.min(words.len() - i)).rev() {
+            let phrase = words[i..i + n].join(" ");
+            if let Some((_, api)) = TERMS.iter().find(|(p, _)| *p == phrase) {
+                out.push(' ');
+                out.push_str(api);
+                matched = n;
+                break;
+            }
+        }
+        i += matched.max(1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abbreviations_and_ui_names_gain_the_api_words() {
+        assert_eq!(expand("list open PRs"), "list open PRs pull requests");
+        assert_eq!(
+            expand("area paths of a repo"),
+            "area paths of a repo classification nodes areas repository"
+        );
+        assert_eq!(
+            expand("Service Connection"),
+            "Service Connection service endpoint"
+        );
+        // Words inside other words are not phrases.
+        assert_eq!(expand("approval prompt"), "approval prompt");
+        assert_eq!(expand(""), "");
+    }
+
+    #[test]
+    fn phrases_are_lower_case_and_fit_the_window() {
+        for (phrase, api) in TERMS {
+            assert_eq!(*phrase, phrase.to_lowercase());
+            assert!(phrase.split(' ').count() <= MAX_WORDS, "{phrase}");
+            assert!(!api.is_empty());
+        }
+    }
+}
