@@ -656,3 +656,33 @@ fn agent_tool_answers_fit_their_budget_and_lead_to_a_call() {
     assert!(contract.contains("interface GitPullRequest"));
     assert!(tools::contract_text(&f.catalog, "no.such.op", &[]).is_none());
 }
+
+/// `opcat show X | head` closes the pipe before the output ends: the process must end
+/// quietly (SIGPIPE), not panic in `println!`.
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::process::Stdio;
+    let cat = catalog_arg();
+    for args in [
+        vec![
+            "show",
+            "git.pullRequests.getPullRequestsByProject",
+            "--catalog",
+            &cat,
+        ],
+        vec!["search", "pull requests", "--json", "--catalog", &cat],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_opcat"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the first write.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}

@@ -97,6 +97,9 @@ struct BuildArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        die_quietly_on_closed_pipe();
+    }
     let result = match cli.command {
         Command::Build(args) => build(args),
         Command::Contracts(args) => contracts_cmd::run(args),
@@ -112,6 +115,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `opcat show X | head` closes stdout early. Rust ignores SIGPIPE, so the next `println!`
+/// would panic; the default action ends the process quietly, as other Unix tools do. Not
+/// for `serve`: its transport reports a closed pipe as the end of the session.
+fn die_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 
