@@ -155,12 +155,21 @@ pub fn call_text(
     paging: Paging,
 ) -> Result<String, String> {
     match executor.call(catalog, id, args, paging) {
-        Ok(r) => Ok(response_text(&r)),
+        Ok(r) => {
+            let param = catalog.operation(id).and_then(|op| {
+                op.record()
+                    .continuation_param
+                    .as_ref()
+                    .map(|p| p.to_string())
+            });
+            Ok(response_text(&r, param.as_deref()))
+        }
         Err(e) => Err(error_text(&e)),
     }
 }
 
-fn response_text(r: &Response) -> String {
+/// `param`: the operation's continuation argument, named in the paging note.
+fn response_text(r: &Response, param: Option<&str>) -> String {
     let mut text = serde_json::to_string(&r.body).unwrap_or_default();
     if text.len() > MAX_CALL_CHARS {
         let mut end = MAX_CALL_CHARS;
@@ -176,9 +185,12 @@ fn response_text(r: &Response) -> String {
         text.push_str(&format!("\n[{} pages merged]", r.pages));
     }
     if let Some(t) = &r.continuation {
+        let next = match param {
+            Some(p) => format!("or pass {p:?}: {t:?} in args"),
+            None => format!("continuation token {t:?}"),
+        };
         text.push_str(&format!(
-            "\n[more results: pass all_pages: true, or the continuation token {t:?} as the \
-             continuation argument]"
+            "\n[more results: call again with all_pages: true, {next}]"
         ));
     }
     text
@@ -205,5 +217,23 @@ mod tests {
             compact_signature(sig),
             "get(args: {id: string /* uuid */; $top?: number}): Promise<Thing>;"
         );
+    }
+
+    #[test]
+    fn paging_note_names_the_continuation_argument() {
+        let r = Response {
+            status: 200,
+            body: serde_json::json!({"count": 1, "value": [1]}),
+            pages: 1,
+            continuation: Some("abc".into()),
+        };
+        let text = response_text(&r, Some("continuationToken"));
+        assert!(
+            text.ends_with(
+                "[more results: call again with all_pages: true, or pass \"continuationToken\": \"abc\" in args]"
+            ),
+            "{text}"
+        );
+        assert!(response_text(&r, None).contains("continuation token \"abc\""));
     }
 }
