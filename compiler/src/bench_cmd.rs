@@ -23,8 +23,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = "FILE.jsonl")]
     queries: PathBuf,
     /// Ranking modes to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "bm25")]
+    #[arg(long, value_delimiter = ',', default_value = "bm25,dense,hybrid")]
     modes: Vec<SearchMode>,
+    /// Also measure dense and hybrid with queries embedded by the full model (needs the
+    /// model files: scripts/setup-models.sh); reported as `dense+model`, `hybrid+model`.
+    #[arg(long)]
+    full_model: bool,
     /// Timed passes over the query set (after one warm-up pass) for the latency figures.
     #[arg(long, default_value_t = 5, value_name = "N")]
     repeat: usize,
@@ -67,7 +71,22 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let mut modes = Vec::new();
     for &mode in &args.modes {
-        modes.push(measure(&catalog, &queries, mode, args.repeat.max(1))?);
+        modes.push(measure(&catalog, &queries, mode, args.repeat.max(1), None)?);
+    }
+    if args.full_model {
+        let mut model = crate::query_cmd::QueryModel::load(&catalog)?;
+        for &mode in &args.modes {
+            if mode != SearchMode::Bm25 {
+                let m = measure(
+                    &catalog,
+                    &queries,
+                    mode,
+                    args.repeat.max(1),
+                    Some(&mut model),
+                )?;
+                modes.push(m);
+            }
+        }
     }
     let out = BenchOutput {
         queries: queries.len(),
@@ -155,29 +174,39 @@ fn measure(
     queries: &[Query],
     mode: SearchMode,
     repeat: usize,
+    mut model: Option<&mut crate::query_cmd::QueryModel>,
 ) -> Result<BenchMode> {
     let opts = SearchOptions {
         limit: TOP,
         mode,
         ..SearchOptions::default()
     };
+    // One search, the query embedded by the full model when given (timed with it).
+    let mut search = |text: &str| -> Result<Vec<usize>> {
+        let vector = match model.as_deref_mut() {
+            Some(m) => Some(m.embed(text)?),
+            None => None,
+        };
+        let r = catalog
+            .search_with_vector(text, vector.as_deref(), &opts)
+            .with_context(|| format!("{mode} search of `{text}`"))?;
+        Ok(r.hits.iter().map(|h| h.op.index()).collect())
+    };
     // Ranked operation indexes per query (warm-up pass).
     let mut ranked = Vec::with_capacity(queries.len());
     for q in queries {
-        let r = catalog
-            .search(&q.text, &opts)
-            .with_context(|| format!("{mode} search of `{}`", q.text))?;
-        ranked.push(r.hits.iter().map(|h| h.op.index()).collect::<Vec<_>>());
+        ranked.push(search(&q.text)?);
     }
     let mut latencies = Vec::with_capacity(queries.len() * repeat);
     for _ in 0..repeat {
         for q in queries {
             let t = Instant::now();
-            let r = catalog.search(&q.text, &opts)?;
+            let r = search(&q.text)?;
             latencies.push(t.elapsed().as_secs_f64() * 1e3);
             std::hint::black_box(r);
         }
     }
+    let with_model = model.is_some();
     let scores = Scores::of(queries, &ranked);
     let misses = queries
         .iter()
@@ -191,7 +220,11 @@ fn measure(
         })
         .collect();
     Ok(BenchMode {
-        mode: mode.to_string(),
+        mode: if with_model {
+            format!("{mode}+model")
+        } else {
+            mode.to_string()
+        },
         recall_at_1: scores.recall[0],
         recall_at_5: scores.recall[1],
         recall_at_10: scores.recall[2],

@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use opcat_runtime::format::{
-    self, BodyRecord, CatalogData, ExampleRecord, Location, NameEntry, OpRecord, ParamRecord,
-    TypeRecord,
+    self, BodyRecord, CatalogData, DenseData, ExampleRecord, Location, NameEntry, OpRecord,
+    ParamRecord, TypeRecord,
 };
 use opcat_runtime::index::{self, IndexDoc};
 use rayon::prelude::*;
@@ -22,12 +22,24 @@ pub const MANIFEST_VERSION: u32 = 1;
 /// zstd level of the release form: high ratio, decompression stays fast.
 pub const ZSTD_LEVEL: i32 = 12;
 
-/// Builds the artifact bytes (deterministic for the same catalog).
+/// Builds the artifact bytes without an embedding index (deterministic for the same
+/// catalog).
 pub fn artifact(
     catalog: &Catalog,
     contracts: &[Contract],
     name: &str,
     source: &str,
+) -> Result<Vec<u8>, opcat_runtime::Error> {
+    artifact_with(catalog, contracts, name, source, None)
+}
+
+/// Builds the artifact bytes with an embedding index (from [`crate::distill::dense_index`]).
+pub fn artifact_with(
+    catalog: &Catalog,
+    contracts: &[Contract],
+    name: &str,
+    source: &str,
+    dense: Option<DenseData>,
 ) -> Result<Vec<u8>, opcat_runtime::Error> {
     let doc_index: HashMap<&str, usize> = catalog
         .documents
@@ -78,6 +90,7 @@ pub fn artifact(
         types,
         hosts: hosts.into_iter().collect(),
         index_files: index::build(&docs)?,
+        dense,
     };
     format::to_bytes(&data)
 }

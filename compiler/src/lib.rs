@@ -15,7 +15,9 @@
 //! 6. [`render`]: each operation as a TypeScript contract (signature, return type, named
 //!    types) within a token budget, with explicit trimming notes.
 //! 7. [`emit`]: the IR and contracts into the runtime's artifact (`.opcat`, rkyv + tantivy),
-//!    its zstd release form and `manifest.json`.
+//!    its zstd release form and `manifest.json`; with [`distill`], the embedding index:
+//!    operation vectors from the sentence model ([`embed`], cached by content) and the
+//!    static query table fitted to it.
 //!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
@@ -34,6 +36,7 @@
 
 pub mod bundle;
 pub mod diag;
+pub mod distill;
 pub mod emit;
 pub mod examples;
 pub mod exec;

@@ -93,6 +93,13 @@ struct BuildArgs {
     /// Print every diagnostic (default: the first 10).
     #[arg(long)]
     diagnostics: bool,
+    /// Build without the embedding index (BM25 search only; no model needed).
+    #[arg(long)]
+    no_embed: bool,
+    /// Model files (default: $OPCAT_MODELS, then .cache/models; scripts/setup-models.sh
+    /// puts them there).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -235,8 +242,51 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         w.flush()?;
         println!("wrote {}", path.display());
     }
-    write_artifact(&args.out, &name, &specs, &opts, &build)?;
+    let dense = if args.no_embed {
+        None
+    } else {
+        Some(dense_index(&build, args.models.as_deref(), tty)?)
+    };
+    write_artifact(&args.out, &name, &specs, &opts, &build, dense)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Embeds the operations and distills the query table (see `distill.rs`).
+fn dense_index(
+    build: &Build,
+    models: Option<&Path>,
+    progress: bool,
+) -> Result<opcat_runtime::format::DenseData> {
+    use opcat_compiler::embed::{Embedder, ModelDir};
+    let t = std::time::Instant::now();
+    let models = ModelDir::locate(models)?;
+    let vocab = models.vocab()?;
+    let model = models.model_id()?;
+    let cache = models.default_cache_dir();
+    let mut embedder = Embedder::new(models, Some(cache));
+    let (data, r) = opcat_compiler::distill::dense_index(
+        &build.catalog,
+        &mut embedder,
+        &vocab,
+        &model,
+        progress,
+    )?;
+    println!(
+        "embeddings   {} operations, {} table tokens ({} fitted on {} phrases, error {:.5} -> {:.5}); \
+         {} texts, {} cached; model {:.1} s, fit {:.1} s, total {:.1} s",
+        r.operations,
+        r.tokens,
+        r.fit.fitted_tokens,
+        r.fit.texts,
+        r.fit.error_before,
+        r.fit.error_after,
+        r.texts,
+        r.cached,
+        r.model_seconds,
+        r.fit_seconds,
+        t.elapsed().as_secs_f64(),
+    );
+    Ok(data)
 }
 
 /// Renders contracts and writes `<name>.opcat`, `<name>.opcat.zst` and `manifest.json`.
@@ -246,6 +296,7 @@ fn write_artifact(
     specs: &Path,
     opts: &Options,
     build: &Build,
+    dense: Option<opcat_runtime::format::DenseData>,
 ) -> Result<()> {
     use opcat_compiler::emit::{self, FileEntry, Manifest};
     let t = std::time::Instant::now();
@@ -256,7 +307,8 @@ fn write_artifact(
     let render_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = std::time::Instant::now();
     let source = spec_source(specs);
-    let bytes = emit::artifact(&build.catalog, &contracts, name, &source)
+    let embedded = dense.as_ref().map(|d| d.model.clone());
+    let bytes = emit::artifact_with(&build.catalog, &contracts, name, &source, dense)
         .context("cannot build the artifact")?;
     let emit_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = std::time::Instant::now();
@@ -280,7 +332,15 @@ fn write_artifact(
         format_version: opcat_runtime::FORMAT_VERSION,
         name: name.to_string(),
         source,
-        build: [("versions".to_string(), versions)].into_iter().collect(),
+        build: [
+            ("versions".to_string(), versions),
+            (
+                "embeddings".to_string(),
+                embedded.unwrap_or_else(|| "none".to_string()),
+            ),
+        ]
+        .into_iter()
+        .collect(),
         counts: [
             ("operations", build.catalog.operations.len()),
             ("documents", build.catalog.documents.len()),

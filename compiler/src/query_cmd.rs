@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Args;
+use opcat_compiler::embed::{Embedder, ModelDir};
 use opcat_compiler::output::{SearchOutput, ShowOutput};
 use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 
@@ -18,9 +19,13 @@ pub struct SearchArgs {
     /// Most hits to show.
     #[arg(long, default_value_t = 10)]
     limit: usize,
-    /// Ranking.
-    #[arg(long, value_name = "bm25", default_value_t = SearchMode::default())]
+    /// Ranking: bm25 (words), dense (embeddings), hybrid (both, fused by rank).
+    #[arg(long, value_name = "bm25|dense|hybrid", default_value_t = SearchMode::default())]
     mode: SearchMode,
+    /// Embed the query with the full sentence model instead of the artifact's static table
+    /// (needs the model files: scripts/setup-models.sh).
+    #[arg(long)]
+    full_model: bool,
     /// Only operations of this area (git, wit, build, ...).
     #[arg(long)]
     area: Option<String>,
@@ -56,6 +61,36 @@ pub struct ShowArgs {
     catalog: PathBuf,
 }
 
+/// The full sentence model, embedding queries for `--full-model`.
+pub struct QueryModel {
+    embedder: Embedder,
+}
+
+impl QueryModel {
+    /// Loads the model files, checking they are the model the catalog's vectors come from.
+    pub fn load(catalog: &Catalog) -> Result<QueryModel> {
+        let Some(want) = catalog.dense_model() else {
+            bail!("{}", opcat_runtime::Error::NoDense);
+        };
+        let models = ModelDir::locate(None)?;
+        let have = models.model_id()?;
+        if have != want {
+            bail!(
+                "the catalog's vectors come from {want}, the model files are {have}: rebuild the catalog"
+            );
+        }
+        Ok(QueryModel {
+            embedder: Embedder::new(models, None),
+        })
+    }
+
+    /// Embeds one query (not cached: the time measured is the model's).
+    pub fn embed(&mut self, text: &str) -> Result<Vec<f32>> {
+        let mut v = self.embedder.embed(&[text.to_string()], false)?;
+        v.pop().context("the model returned no vector")
+    }
+}
+
 pub fn open(path: &PathBuf) -> Result<Catalog> {
     Catalog::read(path).with_context(|| {
         format!(
@@ -75,7 +110,12 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
         read_only: args.read_only,
         version: args.version,
     };
-    let result = catalog.search(&args.query, &opts)?;
+    let vector = if args.full_model {
+        Some(QueryModel::load(&catalog)?.embed(&args.query)?)
+    } else {
+        None
+    };
+    let result = catalog.search_with_vector(&args.query, vector.as_deref(), &opts)?;
     if args.json {
         println!(
             "{}",
@@ -89,6 +129,8 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     for h in &result.hits {
         let score = if h.exact {
             "exact".to_string()
+        } else if h.score < 1.0 {
+            format!("{:.3}", h.score)
         } else {
             format!("{:.1}", h.score)
         };

@@ -30,6 +30,12 @@ pub enum Error {
     Invalid { message: String },
     #[error("search index: {message}")]
     Index { message: String },
+    #[error(
+        "this catalog has no embedding index (built with --no-embed or without the model): use --mode bm25, or rebuild it with the model (scripts/setup-models.sh)"
+    )]
+    NoDense,
+    #[error("query vector: expected {expected} components (the catalog's model), found {found}")]
+    Dimension { expected: usize, found: usize },
     #[error("cannot decompress the release artifact: {message}")]
     Decompress { message: String },
 }

@@ -22,7 +22,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -45,6 +45,28 @@ pub struct CatalogData {
     pub hosts: Vec<String>,
     /// Files of the tantivy BM25 index, sorted by path.
     pub index_files: Vec<IndexFile>,
+    /// Embedding index (absent when the catalog was built without a model).
+    pub dense: Option<DenseData>,
+}
+
+/// The embedding index: one vector per operation from the sentence model, and a static
+/// token table, distilled from the same model, that embeds a query without it.
+///
+/// Vectors are int8 with one `f32` scale per row (value = scale * byte), row-major.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct DenseData {
+    /// The model the vectors come from (name and hash of its weights).
+    pub model: String,
+    /// Components per vector.
+    pub dim: u32,
+    /// One row per operation, in catalog order; each row is unit length before quantizing.
+    pub op_vectors: Vec<i8>,
+    pub op_scales: Vec<f32>,
+    /// WordPiece vocabulary of the static table, sorted (continuations start with `##`).
+    pub tokens: Vec<String>,
+    /// One row per entry of `tokens`; a query is the mean of its tokens' rows.
+    pub token_vectors: Vec<i8>,
+    pub token_scales: Vec<f32>,
 }
 
 /// One operation: what search hits, contracts and request preparation need.

@@ -103,7 +103,7 @@ pub fn prepare_text(s: &str) -> String {
 }
 
 /// `getPRsByID2` -> `get`, `PRs`, `By`, `ID`, `2`.
-fn split_camel(word: &str) -> Vec<&str> {
+pub(crate) fn split_camel(word: &str) -> Vec<&str> {
     let chars: Vec<(usize, char)> = word.char_indices().collect();
     let mut parts = Vec::new();
     let mut start = 0;

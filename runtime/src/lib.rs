@@ -2,7 +2,7 @@
 //!
 //! An artifact is one file: a 64-byte header and one rkyv archive holding every operation,
 //! its pre-rendered TypeScript contract, the named types, trimmed examples and a tantivy
-//! BM25 index ([`format`] describes the layout). Opening it is cheap: a memory map and a
+//! BM25 index and an embedding index ([`format`] describes the layout). Opening it is cheap: a memory map and a
 //! header check; nothing is parsed or copied. [`Catalog::verify`] checks the whole file
 //! (checksum and archive validation) when the file is not trusted.
 //!
@@ -34,6 +34,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dense;
 pub mod error;
 pub mod format;
 pub mod glossary;
@@ -208,6 +209,11 @@ impl Catalog {
             return Err(Error::Invalid {
                 message: "name table is not sorted".into(),
             });
+        }
+        if let Some(dense) = data.dense.as_ref() {
+            dense.check(ops).map_err(|m| Error::Invalid {
+                message: format!("embedding index: {m}"),
+            })?;
         }
         Ok(())
     }

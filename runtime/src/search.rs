@@ -1,4 +1,5 @@
-//! BM25 search over the artifact's index, with filters, exact-name hits and a weak-match flag.
+//! Search: BM25 over the artifact's index, dense cosine over its vectors, and their fusion
+//! (reciprocal rank), with filters, exact-name hits and a weak-match flag.
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
@@ -15,22 +16,39 @@ use crate::{Catalog, Operation};
 /// Azure DevOps catalog, where on-topic queries score above ~8 and off-topic ones below 5.
 pub const WEAK_SCORE: f32 = 6.0;
 
+/// The dense counterpart of [`WEAK_SCORE`]: a best cosine below this is no good match.
+pub const WEAK_COSINE: f32 = 0.35;
+
+/// Reciprocal rank fusion constant (Cormack et al.): a hit at rank r adds 1 / (K + r).
+pub const RRF_K: f32 = 60.0;
+
+/// How many candidates each ranking hands to fusion.
+const FUSE_DEPTH: usize = 50;
+
 /// How hits are ranked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SearchMode {
     /// BM25 over the words of names, summaries, paths, parameters and response fields.
-    #[default]
     Bm25,
+    /// Cosine similarity of embeddings (the query embedded with the static token table,
+    /// or by the caller with the full model).
+    Dense,
+    /// Both, fused by reciprocal rank. Falls back to BM25 when the catalog has no
+    /// embedding index.
+    #[default]
+    Hybrid,
 }
 
 impl SearchMode {
     /// Every mode, in the order reports list them.
-    pub const ALL: [SearchMode; 1] = [SearchMode::Bm25];
+    pub const ALL: [SearchMode; 3] = [SearchMode::Bm25, SearchMode::Dense, SearchMode::Hybrid];
 
     pub fn name(self) -> &'static str {
         match self {
             SearchMode::Bm25 => "bm25",
+            SearchMode::Dense => "dense",
+            SearchMode::Hybrid => "hybrid",
         }
     }
 }
@@ -155,11 +173,22 @@ impl Catalog {
             .map_err(|m| Error::Index { message: m.clone() })
     }
 
-    /// Searches operations by meaning of words (BM25 over names, summaries, paths,
-    /// parameter names and response field names). A query that is exactly an id, alias or
-    /// operationId puts that operation first.
+    /// Searches operations: BM25 over names, summaries, paths, parameter and response
+    /// field names; dense similarity of embeddings; or both fused (the default). A query
+    /// that is exactly an id, alias or operationId puts that operation first.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResult<'_>, Error> {
-        let s = self.searcher()?;
+        self.search_with_vector(query, None, opts)
+    }
+
+    /// [`Catalog::search`] with the query's embedding computed by the caller (with the
+    /// catalog's own model, [`Catalog::dense_model`]); `None` embeds it with the static
+    /// token table. The vector must be unit length.
+    pub fn search_with_vector(
+        &self,
+        query: &str,
+        vector: Option<&[f32]>,
+        opts: &SearchOptions,
+    ) -> Result<SearchResult<'_>, Error> {
         let limit = opts.limit.max(1);
         let keep = |op: &Operation<'_>| {
             opts.area.as_deref().is_none_or(|a| op.area() == a)
@@ -170,6 +199,30 @@ impl Catalog {
                 && (!opts.read_only || op.record().read_only)
                 && opts.version.as_deref().is_none_or(|v| op.version() == v)
         };
+        let mode = match opts.mode {
+            SearchMode::Hybrid if !self.has_dense() => SearchMode::Bm25,
+            m => m,
+        };
+        let depth = if mode == SearchMode::Hybrid {
+            FUSE_DEPTH.max(limit + 1)
+        } else {
+            limit + 1
+        };
+        let bm25 = match mode {
+            SearchMode::Dense => Vec::new(),
+            _ => self.bm25(query, opts, depth)?,
+        };
+        let dense = match mode {
+            SearchMode::Bm25 => Vec::new(),
+            _ => self.dense_ranked(query, vector, &keep, depth)?,
+        };
+        let weak_bm25 = bm25.first().is_none_or(|(_, s)| *s < WEAK_SCORE);
+        let weak_dense = dense.first().is_none_or(|(_, s)| *s < WEAK_COSINE);
+        let (ranked, weak) = match mode {
+            SearchMode::Bm25 => (bm25, weak_bm25),
+            SearchMode::Dense => (dense, weak_dense),
+            SearchMode::Hybrid => (fuse(&[&bm25, &dense]), weak_bm25 && weak_dense),
+        };
         let mut hits: Vec<Hit<'_>> = Vec::new();
         if let Some(op) = self.operation(query).filter(|o| keep(o)) {
             hits.push(Hit {
@@ -178,6 +231,37 @@ impl Catalog {
                 exact: true,
             });
         }
+        for (index, score) in ranked {
+            if hits.len() >= limit {
+                break;
+            }
+            let Some(op) = self.operation_at(index) else {
+                continue;
+            };
+            if hits.iter().any(|h| h.op.index() == index) {
+                continue;
+            }
+            hits.push(Hit {
+                op,
+                score,
+                exact: false,
+            });
+        }
+        let exact = hits.first().is_some_and(|h| h.exact);
+        Ok(SearchResult {
+            weak: !exact && weak,
+            hits,
+        })
+    }
+
+    /// BM25 ranking (filters applied in the index), best first.
+    fn bm25(
+        &self,
+        query: &str,
+        opts: &SearchOptions,
+        depth: usize,
+    ) -> Result<Vec<(usize, f32)>, Error> {
+        let s = self.searcher()?;
         let text = index::prepare_text(&glossary::expand(query)).to_lowercase();
         let (text_query, _errors) = s.parser.parse_query_lenient(&text);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
@@ -200,32 +284,59 @@ impl Catalog {
             clauses.push((Occur::Must, term(s.class, "read")));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = s.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(limit + 1).order_by_score())
+        let top = s
+            .reader
+            .searcher()
+            .search(&query, &TopDocs::with_limit(depth).order_by_score())
             .map_err(Error::index)?;
-        let best = top.first().map_or(0.0, |(score, _)| *score);
-        for (score, addr) in top {
-            let Some(op) = self.operation_at(addr.doc_id as usize) else {
-                continue;
-            };
-            if hits
-                .iter()
-                .any(|h| h.op.id() == op.id() && h.op.version() == op.version())
-            {
-                continue;
-            }
-            hits.push(Hit {
-                op,
-                score,
-                exact: false,
-            });
-        }
-        hits.truncate(limit);
-        let exact = hits.first().is_some_and(|h| h.exact);
-        Ok(SearchResult {
-            weak: !exact && best < WEAK_SCORE,
-            hits,
-        })
+        Ok(top
+            .into_iter()
+            .map(|(score, addr)| (addr.doc_id as usize, score))
+            .collect())
     }
+
+    /// Dense ranking of the operations `keep` accepts, best first; empty when the query
+    /// has no word the static table knows.
+    fn dense_ranked(
+        &self,
+        query: &str,
+        vector: Option<&[f32]>,
+        keep: &dyn Fn(&Operation<'_>) -> bool,
+        depth: usize,
+    ) -> Result<Vec<(usize, f32)>, Error> {
+        let own;
+        let q = match vector {
+            Some(v) => v,
+            None => match self.embed_query(&glossary::expand(query))? {
+                Some(v) => {
+                    own = v;
+                    &own
+                }
+                None => return Ok(Vec::new()),
+            },
+        };
+        let mut scored: Vec<(usize, f32)> = self
+            .cosines(q)?
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| self.operation_at(*i).is_some_and(|o| keep(&o)))
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(depth);
+        Ok(scored)
+    }
+}
+
+/// Reciprocal rank fusion of rankings (best first): each hit scores the sum over rankings
+/// of 1 / (RRF_K + rank), rank from 1. Ties go to the lower catalog index.
+fn fuse(rankings: &[&[(usize, f32)]]) -> Vec<(usize, f32)> {
+    let mut score: std::collections::BTreeMap<usize, f32> = Default::default();
+    for ranking in rankings {
+        for (rank, (index, _)) in ranking.iter().enumerate() {
+            *score.entry(*index).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+        }
+    }
+    let mut fused: Vec<(usize, f32)> = score.into_iter().collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    fused
 }

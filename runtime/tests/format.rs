@@ -1,9 +1,12 @@
 //! The artifact format on a small synthetic catalog: open, lookups, search, and every kind
 //! of damage refused with a typed error.
 
-use opcat_runtime::format::{self, CatalogData, HEADER_LEN, NameEntry, OpRecord, TypeRecord};
+use opcat_runtime::dense::quantize;
+use opcat_runtime::format::{
+    self, CatalogData, DenseData, HEADER_LEN, NameEntry, OpRecord, TypeRecord,
+};
 use opcat_runtime::index::{self, IndexDoc};
-use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchOptions};
+use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchMode, SearchOptions};
 
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
@@ -36,7 +39,7 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
     (rec, doc)
 }
 
-fn artifact() -> Vec<u8> {
+fn data() -> CatalogData {
     let (ops, docs): (Vec<_>, Vec<_>) = [
         op(
             "git.pullRequests.list",
@@ -69,7 +72,7 @@ fn artifact() -> Vec<u8> {
         })
         .collect();
     names.sort_by(|a, b| a.key.cmp(&b.key));
-    let data = CatalogData {
+    CatalogData {
         name: "test".into(),
         source: "synthetic".into(),
         documents: vec!["a/7.2/a.json".into()],
@@ -82,8 +85,139 @@ fn artifact() -> Vec<u8> {
         }],
         hosts: vec!["https://dev.azure.com".into()],
         index_files: index::build(&docs).unwrap(),
+        dense: Some(dense()),
+    }
+}
+
+fn artifact() -> Vec<u8> {
+    format::to_bytes(&data()).unwrap()
+}
+
+/// A 4-component embedding index: pull requests, work items, builds; `ci` means builds
+/// although no operation's text says so (what BM25 cannot know).
+fn dense() -> DenseData {
+    let axis = |k: usize| -> Vec<f32> { (0..4).map(|d| if d == k { 1.0 } else { 0.0 }).collect() };
+    let mut d = DenseData {
+        model: "test-model".into(),
+        dim: 4,
+        ..DenseData::default()
     };
-    format::to_bytes(&data).unwrap()
+    for k in [0, 0, 1, 2] {
+        let (q, s) = quantize(&axis(k));
+        d.op_vectors.extend(q);
+        d.op_scales.push(s);
+    }
+    for (token, k) in [
+        ("build", 2),
+        ("ci", 2),
+        ("item", 1),
+        ("pull", 0),
+        ("request", 0),
+        ("work", 1),
+    ] {
+        let (q, s) = quantize(&axis(k));
+        d.tokens.push(token.into());
+        d.token_vectors.extend(q);
+        d.token_scales.push(s);
+    }
+    d
+}
+
+#[test]
+fn dense_and_hybrid_find_what_words_do_not() {
+    let c = Catalog::from_bytes(&artifact()).unwrap();
+    assert_eq!(c.dense_model(), Some("test-model"));
+    let mode = |mode| SearchOptions {
+        mode,
+        ..SearchOptions::default()
+    };
+    let bm25 = c.search("ci", &mode(SearchMode::Bm25)).unwrap();
+    assert!(bm25.weak && bm25.hits.is_empty(), "{bm25:?}");
+    for m in [SearchMode::Dense, SearchMode::Hybrid] {
+        let r = c.search("ci", &mode(m)).unwrap();
+        assert_eq!(r.hits[0].op.id(), "build.builds.queue", "{m}");
+        assert!(!r.weak, "{m}");
+    }
+    // The caller's own vector (a full model) ranks instead of the static table.
+    let r = c
+        .search_with_vector(
+            "anything",
+            Some(&[0.0, 1.0, 0.0, 0.0]),
+            &mode(SearchMode::Dense),
+        )
+        .unwrap();
+    assert_eq!(r.hits[0].op.id(), "wit.workItems.get");
+    let wrong = c.search_with_vector("x", Some(&[1.0, 0.0]), &mode(SearchMode::Dense));
+    assert!(matches!(
+        wrong,
+        Err(Error::Dimension {
+            expected: 4,
+            found: 2
+        })
+    ));
+    // Filters hold in every mode; exact names still come first.
+    let git = SearchOptions {
+        area: Some("git".into()),
+        ..mode(SearchMode::Hybrid)
+    };
+    let r = c.search("ci", &git).unwrap();
+    assert!(r.hits.iter().all(|h| h.op.area() == "git"), "{r:?}");
+    let r = c
+        .search("wit.workItems.get", &mode(SearchMode::Dense))
+        .unwrap();
+    assert!(r.hits[0].exact);
+    // A query with no known word: nothing dense to say, and flagged weak.
+    let r = c.search("zzzz", &mode(SearchMode::Dense)).unwrap();
+    assert!(r.weak && r.hits.is_empty());
+}
+
+#[test]
+fn without_an_embedding_index_hybrid_is_bm25_and_dense_is_an_error() {
+    let mut d = data();
+    d.dense = None;
+    let c = Catalog::from_bytes(&format::to_bytes(&d).unwrap()).unwrap();
+    let hybrid = c.search("pull request", &SearchOptions::default()).unwrap();
+    let bm25 = c
+        .search(
+            "pull request",
+            &SearchOptions {
+                mode: SearchMode::Bm25,
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap();
+    let ids = |r: &opcat_runtime::SearchResult<'_>| -> Vec<String> {
+        r.hits.iter().map(|h| h.op.id().to_string()).collect()
+    };
+    assert_eq!(ids(&hybrid), ids(&bm25));
+    let dense = SearchOptions {
+        mode: SearchMode::Dense,
+        ..SearchOptions::default()
+    };
+    assert!(matches!(c.search("x", &dense), Err(Error::NoDense)));
+}
+
+#[test]
+fn an_embedding_index_of_the_wrong_shape_is_refused() {
+    type Damage = fn(&mut DenseData);
+    let cases: [(&str, Damage); 4] = [
+        ("operation vectors", |d| {
+            d.op_vectors.pop();
+        }),
+        ("token scales", |d| {
+            d.token_scales.push(1.0);
+        }),
+        ("not sorted", |d| d.tokens.swap(0, 1)),
+        ("dimension is 0", |d| d.dim = 0),
+    ];
+    for (what, damage) in cases {
+        let mut d = data();
+        damage(d.dense.as_mut().unwrap());
+        match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
+            Err(Error::Invalid { message }) => assert!(message.contains(what), "{message}"),
+            other => panic!("{what}: expected Invalid, got {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -152,6 +152,7 @@ fn catalog() -> Catalog {
             "https://{service}dev.azure.com".into(),
         ],
         index_files: index::build(&docs).unwrap(),
+        dense: None,
     };
     Catalog::from_bytes(&format::to_bytes(&data).unwrap()).unwrap()
 }

@@ -1,0 +1,336 @@
+//! Stage 7b: distills the static query-embedding table from the sentence model.
+//!
+//! The runtime embeds a query with no model: the mean of its WordPiece tokens' rows in a
+//! table. Each row starts as the model's embedding of that token alone (as model2vec
+//! does), then the rows of the tokens the catalog uses are fitted so that the mean over a
+//! text's tokens lands where the model puts the whole text (least squares over the
+//! catalog's own phrases, pulled towards the starting rows):
+//!
+//! ```text
+//! minimise  sum_texts |mean(E[t] for t in text) - model(text)|^2 + lambda * sum_t |E[t] - E0[t]|^2
+//! ```
+//!
+//! The problem separates by component; each is solved by conjugate gradients on the
+//! normal equations, components in parallel, each in a fixed order (deterministic).
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use opcat_runtime::dense::{quantize, text_words, word_pieces};
+use opcat_runtime::format::DenseData;
+
+use crate::embed::{EmbedError, Embedder};
+use crate::emit::first_sentence;
+use crate::ir::{Catalog, Operation};
+
+/// How strongly fitted rows are pulled towards the token's own embedding.
+pub const LAMBDA: f64 = 0.05;
+/// Conjugate-gradient iterations per component.
+pub const ITERATIONS: usize = 60;
+
+/// What fitting did, for the build report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FitStats {
+    pub texts: usize,
+    pub fitted_tokens: usize,
+    /// Mean squared error over the texts before and after fitting (per component).
+    pub error_before: f64,
+    pub error_after: f64,
+}
+
+/// What building the embedding index did, for the build report.
+#[derive(Debug, Clone, Default)]
+pub struct DenseReport {
+    pub operations: usize,
+    pub tokens: usize,
+    pub fit: FitStats,
+    /// Texts embedded in all (operations, tokens, fitting phrases), and how many of them
+    /// came from the cache.
+    pub texts: usize,
+    pub cached: usize,
+    pub model_seconds: f64,
+    pub fit_seconds: f64,
+}
+
+/// The text embedded for an operation: what it does in words (summary, first sentence of
+/// the description), its name's words, and its area.
+pub fn op_text(op: &Operation) -> String {
+    let name = op
+        .id
+        .split_once('.')
+        .map_or(op.id.as_str(), |(_, rest)| rest);
+    let parts = [
+        op.summary.clone().unwrap_or_default(),
+        first_sentence(op.description.as_deref().unwrap_or("")),
+        text_words(name).join(" "),
+        op.area.clone(),
+    ];
+    let parts: Vec<&str> = parts
+        .iter()
+        .map(|p| p.trim().trim_end_matches('.'))
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join(". ")
+}
+
+/// The phrases the token table is fitted on: every operation's text and its parts, its
+/// name's words, and the words of its parameters and their descriptions. Sorted and
+/// unique (the fit is deterministic).
+pub fn training_texts(catalog: &Catalog) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    let mut add = |t: String| {
+        let t = t.trim().to_string();
+        if !t.is_empty() && t.len() < 600 {
+            out.insert(t);
+        }
+    };
+    for op in &catalog.operations {
+        add(op_text(op));
+        if let Some(s) = &op.summary {
+            add(s.clone());
+        }
+        if let Some(d) = &op.description {
+            add(first_sentence(d));
+        }
+        let name = op
+            .id
+            .split_once('.')
+            .map_or(op.id.as_str(), |(_, rest)| rest);
+        add(text_words(name).join(" "));
+        for p in &op.params {
+            add(text_words(&p.name).join(" "));
+            if let Some(d) = &p.description {
+                add(first_sentence(d));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The vocabulary of the static table: the model's WordPiece vocabulary without its
+/// special tokens and without non-ASCII pieces (the catalog and its queries are English),
+/// sorted as the runtime looks pieces up.
+pub fn table_vocab(vocab: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = vocab
+        .iter()
+        .filter(|t| !(t.starts_with('[') && t.ends_with(']')) && t.is_ascii() && !t.is_empty())
+        .cloned()
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Builds the embedding index: operation vectors from the model, and the static token
+/// table distilled from it. Every text goes through the embedder's cache.
+pub fn dense_index(
+    catalog: &Catalog,
+    embedder: &mut Embedder,
+    vocab: &[String],
+    model: &str,
+    progress: bool,
+) -> Result<(DenseData, DenseReport), EmbedError> {
+    let before = embedder.stats();
+    let ops: Vec<String> = catalog.operations.iter().map(op_text).collect();
+    let op_vectors = embedder.embed(&ops, progress)?;
+    let tokens = table_vocab(vocab);
+    let token_texts: Vec<String> = tokens
+        .iter()
+        .map(|t| t.strip_prefix("##").unwrap_or(t).to_string())
+        .collect();
+    let prior = embedder.embed(&token_texts, progress)?;
+    let texts = training_texts(catalog);
+    let targets = embedder.embed(&texts, progress)?;
+    let t = Instant::now();
+    let (table, fit_stats) = fit(&tokens, &prior, &texts, &targets);
+    let fit_seconds = t.elapsed().as_secs_f64();
+    let after = embedder.stats();
+    let dim = op_vectors.first().map_or(0, Vec::len);
+    let mut data = DenseData {
+        model: model.to_string(),
+        dim: dim as u32,
+        ..DenseData::default()
+    };
+    for v in &op_vectors {
+        let (q, s) = quantize(v);
+        data.op_vectors.extend(q);
+        data.op_scales.push(s);
+    }
+    for row in &table {
+        let (q, s) = quantize(row);
+        data.token_vectors.extend(q);
+        data.token_scales.push(s);
+    }
+    data.tokens = tokens;
+    let report = DenseReport {
+        operations: ops.len(),
+        tokens: data.tokens.len(),
+        fit: fit_stats,
+        texts: ops.len() + token_texts.len() + texts.len(),
+        cached: after.cached - before.cached,
+        model_seconds: after.model_seconds - before.model_seconds,
+        fit_seconds,
+    };
+    Ok((data, report))
+}
+
+/// Fits the rows of `tokens` (sorted; `prior[i]` is token i's own embedding) to map
+/// `texts` onto `targets`. Returns the table (one row per token) and statistics.
+pub fn fit(
+    tokens: &[String],
+    prior: &[Vec<f32>],
+    texts: &[String],
+    targets: &[Vec<f32>],
+) -> (Vec<Vec<f32>>, FitStats) {
+    let dim = prior.first().map_or(0, Vec::len);
+    // Sparse rows: (active token, weight), weights summing to 1 per text.
+    let mut active: Vec<usize> = Vec::new();
+    let mut slot = vec![usize::MAX; tokens.len()];
+    let mut rows: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut ys: Vec<&Vec<f32>> = Vec::new();
+    for (text, y) in texts.iter().zip(targets) {
+        let pieces = word_pieces(tokens, &text_words(text));
+        if pieces.is_empty() {
+            continue;
+        }
+        let w = 1.0 / pieces.len() as f64;
+        let mut row: Vec<(usize, f64)> = Vec::new();
+        for t in pieces {
+            if slot[t] == usize::MAX {
+                slot[t] = active.len();
+                active.push(t);
+            }
+            match row.iter_mut().find(|(s, _)| *s == slot[t]) {
+                Some(e) => e.1 += w,
+                None => row.push((slot[t], w)),
+            }
+        }
+        rows.push(row);
+        ys.push(y);
+    }
+    let n = active.len();
+    let columns: Vec<(Vec<f64>, f64, f64)> = (0..dim)
+        .into_par_iter()
+        .map(|d| {
+            let e0: Vec<f64> = active.iter().map(|&t| f64::from(prior[t][d])).collect();
+            let y: Vec<f64> = ys.iter().map(|v| f64::from(v[d])).collect();
+            let before = residual(&rows, &e0, &y);
+            let e = solve(&rows, &y, &e0, n);
+            let after = residual(&rows, &e, &y);
+            (e, before, after)
+        })
+        .collect();
+    let mut table: Vec<Vec<f32>> = prior.to_vec();
+    for (d, (col, _, _)) in columns.iter().enumerate() {
+        for (k, &t) in active.iter().enumerate() {
+            table[t][d] = col[k] as f32;
+        }
+    }
+    let denom = (rows.len().max(1) * dim.max(1)) as f64;
+    let stats = FitStats {
+        texts: rows.len(),
+        fitted_tokens: n,
+        error_before: columns.iter().map(|c| c.1).sum::<f64>() / denom,
+        error_after: columns.iter().map(|c| c.2).sum::<f64>() / denom,
+    };
+    (table, stats)
+}
+
+/// `X e` for sparse rows.
+fn apply(rows: &[Vec<(usize, f64)>], e: &[f64]) -> Vec<f64> {
+    rows.iter()
+        .map(|r| r.iter().map(|&(k, w)| w * e[k]).sum())
+        .collect()
+}
+
+/// `X^T r`.
+fn apply_t(rows: &[Vec<(usize, f64)>], r: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; n];
+    for (row, &ri) in rows.iter().zip(r) {
+        for &(k, w) in row {
+            out[k] += w * ri;
+        }
+    }
+    out
+}
+
+fn residual(rows: &[Vec<(usize, f64)>], e: &[f64], y: &[f64]) -> f64 {
+    apply(rows, e)
+        .iter()
+        .zip(y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Conjugate gradients on `(X^T X + LAMBDA I) e = X^T y + LAMBDA e0`, from `e0`.
+fn solve(rows: &[Vec<(usize, f64)>], y: &[f64], e0: &[f64], n: usize) -> Vec<f64> {
+    let a = |v: &[f64]| -> Vec<f64> {
+        let mut out = apply_t(rows, &apply(rows, v), n);
+        out.iter_mut().zip(v).for_each(|(o, x)| *o += LAMBDA * x);
+        out
+    };
+    let mut e = e0.to_vec();
+    let b: Vec<f64> = apply_t(rows, y, n)
+        .into_iter()
+        .zip(e0)
+        .map(|(v, z)| v + LAMBDA * z)
+        .collect();
+    let ae = a(&e);
+    let mut r: Vec<f64> = b.iter().zip(&ae).map(|(x, y)| x - y).collect();
+    let mut p = r.clone();
+    let mut rr = dot(&r, &r);
+    for _ in 0..ITERATIONS {
+        if rr < 1e-20 {
+            break;
+        }
+        let ap = a(&p);
+        let alpha = rr / dot(&p, &ap);
+        e.iter_mut().zip(&p).for_each(|(x, d)| *x += alpha * d);
+        r.iter_mut().zip(&ap).for_each(|(x, d)| *x -= alpha * d);
+        let next = dot(&r, &r);
+        let beta = next / rr;
+        rr = next;
+        p.iter_mut().zip(&r).for_each(|(x, d)| *x = d + beta * *x);
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitting_moves_text_means_towards_their_targets() {
+        let mut tokens: Vec<String> = ["pull", "request", "work", "item", "list"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        tokens.sort();
+        let prior: Vec<Vec<f32>> = (0..tokens.len())
+            .map(|i| (0..4).map(|d| if d == i % 4 { 1.0 } else { 0.0 }).collect())
+            .collect();
+        let texts: Vec<String> = ["list pull request", "list work item", "pull request"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let targets = vec![
+            vec![0.0, 0.0, 0.6, 0.8],
+            vec![0.8, 0.6, 0.0, 0.0],
+            vec![0.0, 0.0, 0.8, 0.6],
+        ];
+        let (table, stats) = fit(&tokens, &prior, &texts, &targets);
+        assert_eq!(stats.texts, 3);
+        assert_eq!(stats.fitted_tokens, 5);
+        assert!(
+            stats.error_after < stats.error_before / 4.0,
+            "{stats:?} did not fit"
+        );
+        assert_eq!(table.len(), tokens.len());
+    }
+}

@@ -1,0 +1,257 @@
+//! Dense retrieval without a model: WordPiece tokenization, query embedding from the
+//! artifact's static token table, and cosine ranking against the operation vectors.
+//!
+//! Words are split as the BM25 index splits them (camelCase, digits, punctuation), then
+//! cut into pieces by BERT's greedy longest-match WordPiece (`##` continuations) over the
+//! artifact's vocabulary. The compiler fits the token table with this same tokenizer, so
+//! a query is embedded exactly as the table was trained to be read. Accents are not
+//! stripped: a word with accents falls back to its pieces or is skipped.
+
+use crate::Catalog;
+use crate::error::Error;
+use crate::format::ArchivedDenseData;
+
+/// Longest word WordPiece will split (BERT's limit); longer words are skipped.
+const MAX_WORD_CHARS: usize = 100;
+
+/// A sorted vocabulary that WordPiece can look pieces up in.
+pub trait Vocab {
+    /// Index of `piece` in the vocabulary, if present.
+    fn find(&self, piece: &str) -> Option<usize>;
+}
+
+impl Vocab for [String] {
+    fn find(&self, piece: &str) -> Option<usize> {
+        self.binary_search_by(|t| t.as_str().cmp(piece)).ok()
+    }
+}
+
+impl Vocab for rkyv::vec::ArchivedVec<rkyv::string::ArchivedString> {
+    fn find(&self, piece: &str) -> Option<usize> {
+        self.binary_search_by(|t| t.as_str().cmp(piece)).ok()
+    }
+}
+
+/// WordPiece over `words`: the vocabulary indexes of each word's pieces, greedy longest
+/// match first. A word with no full split is skipped (BERT's `[UNK]`).
+pub fn word_pieces<V: Vocab + ?Sized>(vocab: &V, words: &[String]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut piece = String::new();
+    for word in words {
+        let chars: Vec<(usize, char)> = word.char_indices().collect();
+        if chars.len() > MAX_WORD_CHARS {
+            continue;
+        }
+        let mut found = Vec::new();
+        let mut start = 0;
+        let mut ok = true;
+        while start < chars.len() {
+            let mut end = chars.len();
+            let mut hit = None;
+            while end > start {
+                let from = chars[start].0;
+                let to = chars.get(end).map_or(word.len(), |c| c.0);
+                piece.clear();
+                if start > 0 {
+                    piece.push_str("##");
+                }
+                piece.push_str(&word[from..to]);
+                if let Some(i) = vocab.find(&piece) {
+                    hit = Some(i);
+                    break;
+                }
+                end -= 1;
+            }
+            match hit {
+                Some(i) => {
+                    found.push(i);
+                    start = end;
+                }
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            out.extend(found);
+        }
+    }
+    out
+}
+
+/// The words a text is embedded from, on both sides (compile-time fitting and queries):
+/// split at every non-alphanumeric character and at camelCase and digit boundaries, as the
+/// BM25 index splits names, and lower-cased. Punctuation carries no meaning here.
+pub fn text_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .flat_map(crate::index::split_camel)
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl ArchivedDenseData {
+    fn dim(&self) -> usize {
+        self.dim.to_native() as usize
+    }
+
+    /// Checks that the vectors and scales have the lengths the catalog implies.
+    pub(crate) fn check(&self, operations: usize) -> Result<(), String> {
+        let dim = self.dim();
+        let tokens = self.tokens.len();
+        let want = [
+            ("operation vectors", self.op_vectors.len(), operations * dim),
+            ("operation scales", self.op_scales.len(), operations),
+            ("token vectors", self.token_vectors.len(), tokens * dim),
+            ("token scales", self.token_scales.len(), tokens),
+        ];
+        if dim == 0 {
+            return Err("embedding dimension is 0".into());
+        }
+        for (what, found, expected) in want {
+            if found != expected {
+                return Err(format!("{what}: expected {expected} values, found {found}"));
+            }
+        }
+        if !self.tokens.windows(2).all(|w| w[0] < w[1]) {
+            return Err("token table is not sorted".into());
+        }
+        Ok(())
+    }
+
+    /// Embeds a query with the static table: the normalized mean of its pieces' rows.
+    /// `None` when no piece of the query is in the vocabulary.
+    fn embed(&self, text: &str) -> Option<Vec<f32>> {
+        let dim = self.dim();
+        let pieces = word_pieces(&self.tokens, &text_words(text));
+        if pieces.is_empty() {
+            return None;
+        }
+        let mut v = vec![0f32; dim];
+        for t in pieces {
+            let scale = self.token_scales[t].to_native();
+            let row = &self.token_vectors[t * dim..(t + 1) * dim];
+            for (x, b) in v.iter_mut().zip(row) {
+                *x += scale * f32::from(*b);
+            }
+        }
+        normalize(&mut v).then_some(v)
+    }
+
+    /// Cosine of `query` (unit length) with every operation's vector.
+    fn cosines(&self, query: &[f32]) -> Vec<f32> {
+        let dim = self.dim();
+        self.op_vectors
+            .chunks_exact(dim)
+            .zip(self.op_scales.iter())
+            .map(|(row, s)| {
+                let dot: f32 = row.iter().zip(query).map(|(b, q)| f32::from(*b) * q).sum();
+                dot * s.to_native()
+            })
+            .collect()
+    }
+}
+
+/// Scales `v` to unit length; false when it is zero.
+pub fn normalize(v: &mut [f32]) -> bool {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        v.iter_mut().for_each(|x| *x /= norm);
+        true
+    } else {
+        false
+    }
+}
+
+/// Quantizes one vector to int8 with a scale (value = scale * byte).
+pub fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    let q = v
+        .iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+        .collect();
+    (q, scale)
+}
+
+impl Catalog {
+    fn dense(&self) -> Result<&ArchivedDenseData, Error> {
+        self.data().dense.as_ref().ok_or(Error::NoDense)
+    }
+
+    /// Whether the artifact carries an embedding index.
+    pub fn has_dense(&self) -> bool {
+        self.data().dense.is_some()
+    }
+
+    /// The model the artifact's vectors come from, if it has them.
+    pub fn dense_model(&self) -> Option<&str> {
+        self.data().dense.as_ref().map(|d| d.model.as_str())
+    }
+
+    /// Embeds a query with the artifact's static token table (no model, no network).
+    /// `Ok(None)` when no word of the query is in the vocabulary.
+    pub fn embed_query(&self, text: &str) -> Result<Option<Vec<f32>>, Error> {
+        Ok(self.dense()?.embed(text))
+    }
+
+    /// Cosine similarity of a unit-length query vector with every operation, in catalog
+    /// order. The vector must have the artifact's dimension.
+    pub(crate) fn cosines(&self, query: &[f32]) -> Result<Vec<f32>, Error> {
+        let dense = self.dense()?;
+        if query.len() != dense.dim() {
+            return Err(Error::Dimension {
+                expected: dense.dim(),
+                found: query.len(),
+            });
+        }
+        Ok(dense.cosines(query))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocab(words: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn words_split_names_and_punctuation() {
+        assert_eq!(
+            text_words("getPRsByID2, please! git.pullRequests"),
+            [
+                "get", "prs", "by", "id", "2", "please", "git", "pull", "requests"
+            ]
+        );
+    }
+
+    #[test]
+    fn wordpiece_is_greedy_longest_match() {
+        let v = vocab(&["un", "##aff", "##able", "aff", "##a", "run", "##ning"]);
+        let words = text_words("unaffable running xyz");
+        let got: Vec<&str> = word_pieces(v.as_slice(), &words)
+            .into_iter()
+            .map(|i| v[i].as_str())
+            .collect();
+        // `xyz` has no split: skipped, as BERT's [UNK] would be.
+        assert_eq!(got, ["un", "##aff", "##able", "run", "##ning"]);
+    }
+
+    #[test]
+    fn quantize_round_trips_within_a_step() {
+        let v = [0.5f32, -0.25, 0.0, 0.125];
+        let (q, s) = quantize(&v);
+        for (x, b) in v.iter().zip(q) {
+            assert!((x - s * f32::from(b)).abs() <= s / 2.0 + f32::EPSILON);
+        }
+        assert_eq!(quantize(&[0.0, 0.0]), (vec![0, 0], 0.0));
+    }
+}
