@@ -262,8 +262,8 @@ fn dense_index(
     let models = ModelDir::locate(models)?;
     let vocab = models.vocab()?;
     let model = models.model_id()?;
-    let cache = models.default_cache_dir();
-    let mut embedder = Embedder::new(models, Some(cache));
+    let cache = Embedder::default_cache_dir(&models);
+    let mut embedder = Embedder::new(models, cache);
     let (data, r) = opcat_compiler::distill::dense_index(
         &build.catalog,
         &mut embedder,

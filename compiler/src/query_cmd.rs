@@ -79,14 +79,15 @@ impl QueryModel {
                 "the catalog's vectors come from {want}, the model files are {have}: rebuild the catalog"
             );
         }
+        let cache = Embedder::default_cache_dir(&models);
         Ok(QueryModel {
-            embedder: Embedder::new(models, None),
+            embedder: Embedder::new(models, cache),
         })
     }
 
     /// Embeds one query (not cached: the time measured is the model's).
     pub fn embed(&mut self, text: &str) -> Result<Vec<f32>> {
-        let mut v = self.embedder.embed(&[text.to_string()], false)?;
+        let mut v = self.embedder.embed_uncached(&[text.to_string()])?;
         v.pop().context("the model returned no vector")
     }
 }
