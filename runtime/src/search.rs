@@ -147,10 +147,26 @@ impl Search {
     }
 }
 
+/// Runs tantivy code over the artifact's index bytes. A valid checksum does not prove those
+/// bytes well-formed (a crafted file can carry one), and tantivy panics on some damage: a
+/// panic becomes [`Error::Index`], so no input can panic the caller.
+fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::Index {
+            message: format!("corrupted index (tantivy panicked: {why})"),
+        })
+    })
+}
+
 impl Catalog {
     fn searcher(&self) -> Result<&Search, Error> {
         self.search
-            .get_or_init(|| Search::open(self).map_err(|e| e.to_string()))
+            .get_or_init(|| guard(|| Search::open(self)).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|m| Error::Index { message: m.clone() })
     }
@@ -201,9 +217,11 @@ impl Catalog {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = s.reader.searcher();
-        let top = searcher
-            .search(&query, &TopDocs::with_limit(limit + 1).order_by_score())
-            .map_err(Error::index)?;
+        let top = guard(|| {
+            searcher
+                .search(&query, &TopDocs::with_limit(limit + 1).order_by_score())
+                .map_err(Error::index)
+        })?;
         let best = top.first().map_or(0.0, |(score, _)| *score);
         for (score, addr) in top {
             let Some(op) = self.operation_at(addr.doc_id as usize) else {
