@@ -165,10 +165,26 @@ impl Search {
     }
 }
 
+/// Runs tantivy code over the artifact's index bytes. A valid checksum does not prove those
+/// bytes well-formed (a crafted file can carry one), and tantivy panics on some damage: a
+/// panic becomes [`Error::Index`], so no input can panic the caller.
+fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(Error::Index {
+            message: format!("corrupted index (tantivy panicked: {why})"),
+        })
+    })
+}
+
 impl Catalog {
     fn searcher(&self) -> Result<&Search, Error> {
         self.search
-            .get_or_init(|| Search::open(self).map_err(|e| e.to_string()))
+            .get_or_init(|| guard(|| Search::open(self)).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|m| Error::Index { message: m.clone() })
     }
@@ -284,11 +300,12 @@ impl Catalog {
             clauses.push((Occur::Must, term(s.class, "read")));
         }
         let query = BooleanQuery::new(clauses);
-        let top = s
-            .reader
-            .searcher()
-            .search(&query, &TopDocs::with_limit(depth).order_by_score())
-            .map_err(Error::index)?;
+        let searcher = s.reader.searcher();
+        let top = guard(|| {
+            searcher
+                .search(&query, &TopDocs::with_limit(depth).order_by_score())
+                .map_err(Error::index)
+        })?;
         Ok(top
             .into_iter()
             .map(|(score, addr)| (addr.doc_id as usize, score))
