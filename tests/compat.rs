@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use opcat_compiler::emit;
 use opcat_compiler::read::VersionSelect;
 use opcat_compiler::render::{self, RenderOptions};
-use opcat_runtime::{Catalog, Error, FORMAT_VERSION, SearchOptions};
+use opcat_runtime::dense::quantize;
+use opcat_runtime::format::DenseData;
+use opcat_runtime::{Catalog, Error, FORMAT_VERSION, SearchMode, SearchOptions};
 
 /// Areas the fixture is built from (small specs), linked, not copied, into a temp layout.
 const AREAS: [&str; 3] = ["account", "operations", "resourceUsage"];
@@ -31,7 +33,38 @@ fn build_fixture() -> Vec<u8> {
     }
     let build = common::build(dir.path().to_path_buf(), VersionSelect::Latest);
     let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
-    emit::artifact(&build.catalog, &contracts, "fixture", "compat fixture").unwrap()
+    emit::artifact_with(
+        &build.catalog,
+        &contracts,
+        "fixture",
+        "compat fixture",
+        Some(tiny_dense(build.catalog.operations.len())),
+    )
+    .unwrap()
+}
+
+/// A small embedding index (4 components, 3 tokens) so the fixture covers the dense layout
+/// without carrying a model's table: operation i points along axis i % 4.
+fn tiny_dense(operations: usize) -> DenseData {
+    let axis =
+        |k: usize| -> Vec<f32> { (0..4).map(|d| if d == k % 4 { 1.0 } else { 0.0 }).collect() };
+    let mut d = DenseData {
+        model: "fixture".into(),
+        dim: 4,
+        ..DenseData::default()
+    };
+    for i in 0..operations {
+        let (q, s) = quantize(&axis(i));
+        d.op_vectors.extend(q);
+        d.op_scales.push(s);
+    }
+    for (i, t) in ["operation", "status", "usage"].into_iter().enumerate() {
+        let (q, s) = quantize(&axis(i));
+        d.tokens.push(t.into());
+        d.token_vectors.extend(q);
+        d.token_scales.push(s);
+    }
+    d
 }
 
 fn version_of(path: &Path) -> u32 {
@@ -72,6 +105,13 @@ fn current_format_fixture_opens_and_reads() {
         hits.iter()
             .any(|h| h.op.id() == "operations.operations.get")
     );
+    assert_eq!(c.dense_model(), Some("fixture"));
+    let dense = SearchOptions {
+        mode: SearchMode::Dense,
+        ..SearchOptions::default()
+    };
+    let first = c.search("usage", &dense).unwrap().hits[0].op.index();
+    assert_eq!(first % 4, 2, "operation {first} is not on the `usage` axis");
 }
 
 #[test]

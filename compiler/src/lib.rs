@@ -37,6 +37,7 @@
 pub mod bundle;
 pub mod diag;
 pub mod distill;
+pub mod embed;
 pub mod emit;
 pub mod examples;
 pub mod exec;

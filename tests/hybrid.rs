@@ -1,0 +1,177 @@
+//! Hybrid search on the real Azure DevOps catalog with real embeddings: the embedding index
+//! is complete and deterministic, a warm rebuild spends no model time, the static query
+//! table agrees with the full model, and hybrid ranking holds up on the benchmark set.
+//!
+//! Needs the model files (`scripts/setup-models.sh`; `.ci/run` runs it): without them the
+//! tests fail with the error that names the setup command.
+
+mod common;
+
+use std::sync::OnceLock;
+
+use opcat_compiler::embed::{Embedder, ModelDir};
+use opcat_compiler::read::VersionSelect;
+use opcat_compiler::render::{self, RenderOptions};
+use opcat_compiler::{Build, distill, emit};
+use opcat_runtime::{Catalog, SearchMode, SearchOptions};
+
+fn models() -> ModelDir {
+    ModelDir::locate(None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn build() -> &'static Build {
+    static B: OnceLock<Build> = OnceLock::new();
+    B.get_or_init(|| common::build(common::azure_specs(), VersionSelect::Latest))
+}
+
+/// Builds the artifact with embeddings through the shared cache; returns the bytes and
+/// how many texts the model had to embed.
+fn build_bytes() -> (Vec<u8>, usize) {
+    let build = build();
+    let models = models();
+    let vocab = models.vocab().unwrap();
+    let model = models.model_id().unwrap();
+    let cache = Embedder::default_cache_dir(&models);
+    let mut embedder = Embedder::new(models, cache);
+    let (dense, _) =
+        distill::dense_index(&build.catalog, &mut embedder, &vocab, &model, false).unwrap();
+    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
+    let bytes = emit::artifact_with(
+        &build.catalog,
+        &contracts,
+        "azure-devops",
+        "test",
+        Some(dense),
+    )
+    .unwrap();
+    (bytes, embedder.stats().computed)
+}
+
+fn bytes() -> &'static [u8] {
+    static B: OnceLock<Vec<u8>> = OnceLock::new();
+    B.get_or_init(|| build_bytes().0)
+}
+
+fn catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(|| Catalog::from_bytes(bytes()).unwrap())
+}
+
+#[test]
+fn rebuild_is_identical_and_spends_no_model_time() {
+    let first = bytes();
+    let (again, computed) = build_bytes();
+    assert!(again == first, "two builds with embeddings differ");
+    assert_eq!(computed, 0, "a warm rebuild embedded {computed} texts");
+    let c = catalog();
+    assert!(c.has_dense());
+    assert_eq!(c.dense_model(), Some(models().model_id().unwrap().as_str()));
+}
+
+/// The static table is fitted to stand in for the model: over the catalog's own operation
+/// texts, a query embedded by the table and the same query embedded by the model should
+/// point the same way.
+#[test]
+fn static_query_vectors_agree_with_the_model() {
+    let c = catalog();
+    let texts: Vec<String> = build()
+        .catalog
+        .operations
+        .iter()
+        .step_by(7)
+        .map(|op| op.summary.clone().unwrap_or_else(|| op.id.clone()))
+        .collect();
+    let mut embedder = Embedder::new(models(), Embedder::default_cache_dir(&models()));
+    let full = embedder.embed(&texts, false).unwrap();
+    let mut sum = 0.0;
+    for (t, f) in texts.iter().zip(&full) {
+        let s = c.embed_query(t).unwrap().expect("some word is known");
+        sum += s.iter().zip(f).map(|(a, b)| a * b).sum::<f32>();
+    }
+    let mean = sum / texts.len() as f32;
+    assert!(mean > 0.8, "mean cosine static vs model {mean:.3}");
+}
+
+fn top(query: &str, mode: SearchMode) -> Vec<String> {
+    let opts = SearchOptions {
+        mode,
+        limit: 5,
+        ..SearchOptions::default()
+    };
+    catalog()
+        .search(query, &opts)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.op.id().to_string())
+        .collect()
+}
+
+#[test]
+fn every_mode_keeps_the_exact_id_guarantee_and_the_weak_flag() {
+    for mode in SearchMode::ALL {
+        assert_eq!(
+            top("git.pullRequests.getPullRequestsByProject", mode)[0],
+            "git.pullRequests.getPullRequestsByProject",
+            "{mode}"
+        );
+        let r = catalog()
+            .search(
+                "banana bread recipe with walnuts",
+                &SearchOptions {
+                    mode,
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(r.weak, "{mode}: an off-topic query must be flagged");
+        let r = catalog()
+            .search(
+                "list pull requests in a repository",
+                &SearchOptions {
+                    mode,
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(!r.weak, "{mode}: an on-topic query is not weak");
+    }
+}
+
+/// Hybrid ranking on the shipped query set: at least as good as BM25 alone, which is what
+/// fusing in the dense ranking is for.
+#[test]
+fn hybrid_is_at_least_as_good_as_bm25_on_the_benchmark() {
+    let queries = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/queries.jsonl"),
+    )
+    .unwrap();
+    let c = catalog();
+    let mrr = |mode: SearchMode| -> f64 {
+        let mut sum = 0.0;
+        let mut n = 0;
+        for line in queries.lines().filter(|l| !l.trim().is_empty()) {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let want = c.operation(v["primary"].as_str().unwrap()).unwrap().index();
+            let opts = SearchOptions {
+                mode,
+                limit: 10,
+                ..SearchOptions::default()
+            };
+            let hits = c.search(v["query"].as_str().unwrap(), &opts).unwrap().hits;
+            if let Some(k) = hits.iter().position(|h| h.op.index() == want) {
+                sum += 1.0 / (k + 1) as f64;
+            }
+            n += 1;
+        }
+        sum / n as f64
+    };
+    let (bm25, hybrid, dense) = (
+        mrr(SearchMode::Bm25),
+        mrr(SearchMode::Hybrid),
+        mrr(SearchMode::Dense),
+    );
+    eprintln!("MRR@10 bm25 {bm25:.3} dense {dense:.3} hybrid {hybrid:.3}");
+    assert!(dense > 0.45, "dense MRR@10 {dense:.3}");
+    assert!(hybrid >= bm25, "hybrid {hybrid:.3} < bm25 {bm25:.3}");
+}
