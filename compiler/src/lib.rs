@@ -17,6 +17,10 @@
 //! 7. [`emit`]: the IR and contracts into the runtime's artifact (`.opcat`, rkyv + tantivy),
 //!    its zstd release form and `manifest.json`.
 //!
+//! Beside the stages, [`embed`] is the compile-time sentence embedder for hybrid search
+//! (all-MiniLM-L6-v2 int8 on ONNX Runtime, from the offline files of
+//! `scripts/setup-models.sh`, with a content-addressed vector cache).
+//!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
 //!
@@ -34,6 +38,7 @@
 
 pub mod bundle;
 pub mod diag;
+pub mod embed;
 pub mod emit;
 pub mod examples;
 pub mod exec;
