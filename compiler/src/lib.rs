@@ -19,6 +19,10 @@
 //!    operation vectors from the sentence model ([`embed`], cached by content) and the
 //!    static query table fitted to it.
 //!
+//! Beside the stages, [`embed`] is the compile-time sentence embedder for hybrid search
+//! (all-MiniLM-L6-v2 int8 on ONNX Runtime, from the offline files of
+//! `scripts/setup-models.sh`, with a content-addressed vector cache).
+//!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
 //!
