@@ -237,7 +237,11 @@ impl Catalog {
         let (ranked, weak) = match mode {
             SearchMode::Bm25 => (bm25, weak_bm25),
             SearchMode::Dense => (dense, weak_dense),
-            SearchMode::Hybrid => (fuse(&[&bm25, &dense]), weak_bm25 && weak_dense),
+            // Embeddings tell on-topic from off-topic better than word overlap does (a
+            // recipe shares words with some operation); BM25 decides only when the query
+            // has no word the table knows.
+            SearchMode::Hybrid if dense.is_empty() => (bm25, weak_bm25),
+            SearchMode::Hybrid => (fuse(&[&bm25, &dense]), weak_dense),
         };
         let mut hits: Vec<Hit<'_>> = Vec::new();
         if let Some(op) = self.operation(query).filter(|o| keep(o)) {
