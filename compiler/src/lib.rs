@@ -116,11 +116,15 @@ pub struct Summary {
 /// Stage names, in pipeline order.
 pub const STAGES: [&str; 5] = ["read", "parse", "upgrade", "resolve", "normalize"];
 
-struct FileOut {
-    document: Option<Document>,
-    operations: Vec<Operation>,
-    diagnostics: Vec<Diagnostic>,
-    times: [Duration; 5],
+/// What one spec file compiles to ([`compile_file`]).
+#[derive(Debug)]
+pub struct FileOut {
+    /// `None` when the file could not be read or is not a spec.
+    pub document: Option<Document>,
+    pub operations: Vec<Operation>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Time per stage ([`STAGES`]).
+    pub times: [Duration; 5],
 }
 
 /// Runs the whole pipeline. `progress` is called once per finished spec file.
@@ -206,8 +210,9 @@ pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + S
     }
 }
 
-/// Stages 1-5 for one file.
-fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn Loader) -> FileOut {
+/// Stages 1-5 for one file, loaded (with what it references) through `loader`. Public for
+/// hosts that compile bytes from elsewhere, and for the fuzzer (`fuzz/`).
+pub fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn Loader) -> FileOut {
     let mut out = FileOut {
         document: None,
         operations: Vec::new(),
