@@ -10,12 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use opcat_compiler::emit;
 use opcat_compiler::exec::to_value;
 use opcat_compiler::read::VersionSelect;
-use opcat_compiler::render::{self, RenderOptions};
 use opcat_runtime::prepare::{Target, Value};
-use opcat_runtime::{Catalog, SearchOptions};
+use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 
 const THREADS: usize = 8;
 const ITERATIONS: usize = 8;
@@ -138,7 +136,10 @@ fn cases(c: &Catalog) -> Vec<Case> {
             },
         ];
         // Two variants per query keeps the case list balanced between search and prepare.
-        for opts in [variants[0].clone(), variants[1 + i % 4].clone()] {
+        // Every ranking mode: hybrid by default, and each mode on the filtered variant.
+        let mut filtered = variants[1 + i % 4].clone();
+        filtered.mode = SearchMode::ALL[i % SearchMode::ALL.len()];
+        for opts in [variants[0].clone(), filtered] {
             out.push(Case::Search {
                 query: q.clone(),
                 opts,
@@ -206,8 +207,8 @@ fn cases(c: &Catalog) -> Vec<Case> {
 #[test]
 fn threads_sharing_one_catalog_get_single_thread_results() {
     let build = common::build(common::azure_specs(), VersionSelect::Latest);
-    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
-    let bytes = emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    // With the embedding index, so dense and hybrid search are shared too.
+    let (bytes, _) = common::dense_artifact(&build);
     let catalog = Catalog::from_bytes(&bytes).unwrap();
     let cases = cases(&catalog);
 

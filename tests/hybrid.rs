@@ -9,10 +9,9 @@ mod common;
 
 use std::sync::OnceLock;
 
+use opcat_compiler::Build;
 use opcat_compiler::embed::{Embedder, ModelDir};
 use opcat_compiler::read::VersionSelect;
-use opcat_compiler::render::{self, RenderOptions};
-use opcat_compiler::{Build, distill, emit};
 use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 
 fn models() -> ModelDir {
@@ -24,27 +23,8 @@ fn build() -> &'static Build {
     B.get_or_init(|| common::build(common::azure_specs(), VersionSelect::Latest))
 }
 
-/// Builds the artifact with embeddings through the shared cache; returns the bytes and
-/// how many texts the model had to embed.
 fn build_bytes() -> (Vec<u8>, usize) {
-    let build = build();
-    let models = models();
-    let vocab = models.vocab().unwrap();
-    let model = models.model_id().unwrap();
-    let cache = Embedder::default_cache_dir(&models);
-    let mut embedder = Embedder::new(models, cache);
-    let (dense, _) =
-        distill::dense_index(&build.catalog, &mut embedder, &vocab, &model, false).unwrap();
-    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
-    let bytes = emit::artifact_with(
-        &build.catalog,
-        &contracts,
-        "azure-devops",
-        "test",
-        Some(dense),
-    )
-    .unwrap();
-    (bytes, embedder.stats().computed)
+    common::dense_artifact(build())
 }
 
 fn bytes() -> &'static [u8] {

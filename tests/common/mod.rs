@@ -28,3 +28,29 @@ pub fn azure_specs() -> PathBuf {
 pub fn build(specs: PathBuf, versions: VersionSelect) -> Build {
     compile(&Options { specs, versions }, &FsLoader, &|_| {})
 }
+
+/// The artifact of `build` with its embedding index, through the shared vector cache
+/// (`scripts/setup-models.sh` must have run). Returns the bytes and how many texts the
+/// model had to embed (0 when every one was cached).
+pub fn dense_artifact(build: &Build) -> (Vec<u8>, usize) {
+    use opcat_compiler::embed::{Embedder, ModelDir};
+    use opcat_compiler::render::{self, RenderOptions};
+    use opcat_compiler::{distill, emit};
+    let models = ModelDir::locate(None).unwrap_or_else(|e| panic!("{e}"));
+    let vocab = models.vocab().unwrap();
+    let model = models.model_id().unwrap();
+    let cache = Embedder::default_cache_dir(&models);
+    let mut embedder = Embedder::new(models, cache);
+    let (dense, _) =
+        distill::dense_index(&build.catalog, &mut embedder, &vocab, &model, false).unwrap();
+    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
+    let bytes = emit::artifact_with(
+        &build.catalog,
+        &contracts,
+        "azure-devops",
+        "test",
+        Some(dense),
+    )
+    .unwrap();
+    (bytes, embedder.stats().computed)
+}
