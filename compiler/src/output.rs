@@ -20,7 +20,8 @@ pub struct SearchOutput {
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     pub id: String,
-    /// BM25 score; `null` for an exact name match (always first).
+    /// Score in the search mode (BM25 score, cosine, or fused reciprocal-rank score);
+    /// `null` for an exact name match (always first).
     pub score: Option<f32>,
     pub exact: bool,
     pub method: String,
