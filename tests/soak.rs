@@ -14,10 +14,8 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use fake_ado::{FakeAdo, Options};
-use opcat_compiler::emit;
 use opcat_compiler::exec::to_value;
 use opcat_compiler::read::VersionSelect;
-use opcat_compiler::render::{self, RenderOptions};
 use opcat_compiler::tools::{self, MAX_CALL_CHARS, SEARCH_BUDGET};
 use opcat_runtime::Catalog;
 use opcat_runtime::prepare::Target;
@@ -304,8 +302,8 @@ fn check(answer: &Json, tool: &str, args: &Json, expect: &Expect) -> Result<(), 
 #[test]
 fn serve_answers_thousands_of_requests_with_flat_memory() {
     let build = common::build(common::azure_specs(), VersionSelect::Latest);
-    let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
-    let bytes = emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    // With the embedding index: the server searches as it does in use (hybrid).
+    let (bytes, _) = common::dense_artifact(&build);
     let dir = tempfile::tempdir().unwrap();
     let artifact = dir.path().join("azure-devops.opcat");
     std::fs::write(&artifact, &bytes).unwrap();

@@ -214,8 +214,12 @@ pub fn run(a: ServeArgs) -> Result<ExitCode> {
         }),
         tool_router: Server::tool_router(),
     };
+    // Calls block (one HTTP round trip each) on tokio's blocking pool, as do stdin and
+    // stdout. Its default of 512 threads lets a burst of calls grow memory by a few MB
+    // per thread; 8 keeps memory flat under load, and further calls wait their turn.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(8)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
