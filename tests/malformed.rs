@@ -178,3 +178,109 @@ fn a_missing_specs_folder_is_a_diagnostic() {
     assert_eq!(b.catalog.operations.len(), 0);
     assert_eq!(b.diagnostics[0].kind, DiagKind::Io);
 }
+
+/// Serves the same bytes for every path, as the `spec` fuzz target does.
+struct Everywhere(&'static str);
+impl Loader for Everywhere {
+    fn load(&self, _path: &Path) -> io::Result<Vec<u8>> {
+        Ok(self.0.as_bytes().to_vec())
+    }
+}
+
+/// Found by `fuzz/run.sh` (target `spec`, a timeout): non-schema `$ref`s to files that
+/// reference further files are inlined, and a chain through ever new paths (`sub/a.json`
+/// referencing `sub/a.json` relative to itself), each file referencing two, recursed and
+/// copied without end. Now the chain stops at `bundle::MAX_DEPTH` files, and the loading
+/// and copying at `bundle::MAX_FILES` files or `bundle::MAX_VISITS` nodes, each reported
+/// once as a diagnostic.
+#[test]
+fn endless_chains_of_file_references_are_cut_and_reported() {
+    // The responses object references three copies of itself in new files: 3^depth copies.
+    const SPEC: &str = r##"{
+      "swagger": "2.0", "host": "dev.azure.com", "basePath": "/",
+      "paths": {"/{organization}/_apis/things": {"get": {
+        "operationId": "Things_List",
+        "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"}],
+        "responses": {
+          "200": {"$ref": "sub/a.json#/paths/~1{organization}~1_apis~1things/get/responses"},
+          "201": {"$ref": "sub/b.json#/paths/~1{organization}~1_apis~1things/get/responses"},
+          "202": {"$ref": "sub/c.json#/paths/~1{organization}~1_apis~1things/get/responses"},
+          "default": {"description": "ok", "schema": {"$ref": "sub/d.json#/definitions/T"}}
+        }
+      }}},
+      "definitions": {"T": {"type": "object", "properties": {"next": {"$ref": "sub/e.json#/definitions/T"}}}}
+    }"##;
+    let spec = opcat_compiler::read::SpecFile {
+        path: "/specs/area/7.2/area.json".into(),
+        rel: "area/7.2/area.json".into(),
+        area: Some("area".into()),
+        version: Some("7.2".into()),
+        shares_folder: false,
+    };
+    let out = opcat_compiler::compile_file(&spec, Path::new("/specs"), &Everywhere(SPEC));
+    let cut = |what: &str| {
+        out.diagnostics
+            .iter()
+            .any(|d| d.kind == DiagKind::BrokenRef && d.message.contains(what))
+    };
+    assert!(cut("crosses more than"), "{:?}", out.diagnostics);
+    assert!(
+        cut("already loaded") || cut("copied more than"),
+        "{:?}",
+        out.diagnostics
+    );
+    assert!(out.diagnostics.len() < 10, "{:?}", out.diagnostics);
+}
+
+/// `lN.json` references `l(N+1).json` ten times over: 10^12 copies if inlined naively.
+struct Laughs;
+impl Loader for Laughs {
+    fn load(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let Some(n) = name
+            .strip_prefix('l')
+            .and_then(|n| n.strip_suffix(".json"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return Ok(br##"{"swagger": "2.0", "host": "dev.azure.com", "basePath": "/",
+              "paths": {"/{organization}/_apis/things": {"get": {"operationId": "Things_List",
+                "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"}],
+                "responses": {"200": {"$ref": "l0.json#/x"}}}}}}"##
+                .to_vec());
+        };
+        let body = if n == 12 {
+            r#"{"x": {"description": "ok"}}"#.to_string()
+        } else {
+            let refs: Vec<String> = (0..10)
+                .map(|i| format!(r##""r{i}": {{"$ref": "l{}.json#/x"}}"##, n + 1))
+                .collect();
+            format!(
+                r#"{{"x": {{"description": "ok", "headers": {{{}}}}}}}"#,
+                refs.join(",")
+            )
+        };
+        Ok(body.into_bytes())
+    }
+}
+
+/// A few files that reference each other many times over ("billion laughs") are inlined up
+/// to `bundle::MAX_VISITS` nodes, then reported, instead of exhausting time and memory.
+#[test]
+fn exponential_inlining_is_cut_and_reported() {
+    let spec = opcat_compiler::read::SpecFile {
+        path: "/specs/area/7.2/area.json".into(),
+        rel: "area/7.2/area.json".into(),
+        area: Some("area".into()),
+        version: Some("7.2".into()),
+        shares_folder: false,
+    };
+    let out = opcat_compiler::compile_file(&spec, Path::new("/specs"), &Laughs);
+    assert!(
+        out.diagnostics
+            .iter()
+            .any(|d| d.kind == DiagKind::BrokenRef && d.message.contains("copied more than")),
+        "{:?}",
+        out.diagnostics
+    );
+    assert!(out.diagnostics.len() < 10, "{:?}", out.diagnostics);
+}

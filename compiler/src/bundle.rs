@@ -17,6 +17,18 @@ use crate::diag::{DiagKind, Diagnostic};
 use crate::parse;
 use crate::read::{Loader, join_relative, rel_path};
 
+/// Files a chain of references may cross (a file referencing a file referencing...). Real
+/// specs stay within a few; a deeper chain is reported, which also bounds the recursion.
+pub const MAX_DEPTH: usize = 16;
+
+/// Nodes the inlining of non-schema references may visit per document. Inlining copies, so
+/// a file that references another many times over, nested, grows exponentially ("billion
+/// laughs"); past this budget references are reported instead of inlined.
+pub const MAX_VISITS: usize = 2_000_000;
+
+/// Files one document may load through references (DigitalOcean's specs: 2,900 files).
+pub const MAX_FILES: usize = 10_000;
+
 /// Resolves every relative-file reference of `doc` (the file at `path`).
 pub fn bundle(
     doc: &mut Value,
@@ -43,6 +55,11 @@ pub fn bundle(
         used,
         lifted: BTreeMap::new(),
         stack: Vec::new(),
+        depth: 0,
+        visits: 0,
+        over_budget: false,
+        too_deep: false,
+        too_many_files: false,
         diags,
     };
     let root = path.to_path_buf();
@@ -90,6 +107,16 @@ struct Bundler<'a> {
     used: HashSet<String>,
     lifted: BTreeMap<String, Value>,
     stack: Vec<Key>,
+    /// Files deep in the current chain of references ([`MAX_DEPTH`]).
+    depth: usize,
+    /// Nodes visited by `walk_generic` ([`MAX_VISITS`]).
+    visits: usize,
+    /// The budget was exceeded (reported once).
+    over_budget: bool,
+    /// A chain was cut at [`MAX_DEPTH`] (reported once).
+    too_deep: bool,
+    /// [`MAX_FILES`] were loaded (reported once).
+    too_many_files: bool,
     diags: &'a mut Vec<Diagnostic>,
 }
 
@@ -113,6 +140,17 @@ impl Bundler<'_> {
     fn load(&mut self, key: &Key, at: &str, base: &Path) -> Option<Value> {
         let (file, frag) = key;
         if !self.cache.contains_key(file) {
+            if self.cache.len() >= MAX_FILES {
+                if !std::mem::replace(&mut self.too_many_files, true) {
+                    let msg = format!(
+                        "reference to `{}` not followed: this document already loaded \
+                         {MAX_FILES} files (reported once per document)",
+                        rel_path(self.specs_root, file)
+                    );
+                    self.diag(DiagKind::BrokenRef, base, at, msg);
+                }
+                return None;
+            }
             let parsed = match self.loader.load(file) {
                 Ok(bytes) => match parse::parse(&bytes) {
                     Ok(v) => Some(Rc::new(v)),
@@ -156,12 +194,34 @@ impl Bundler<'_> {
         if let Some(n) = self.names.get(&key) {
             return Some(n.clone());
         }
+        if !self.deeper(&key, at, base) {
+            return None;
+        }
         let mut target = self.load(&key, at, base)?;
         let name = self.fresh_name(&key);
         self.names.insert(key.clone(), name.clone());
+        self.depth += 1;
         self.walk_schema(&mut target, &key.0, &key.1);
+        self.depth -= 1;
         self.lifted.insert(name.clone(), target);
         Some(name)
+    }
+
+    /// Whether one more file fits in the chain of references; reports it when not.
+    fn deeper(&mut self, (file, frag): &Key, at: &str, base: &Path) -> bool {
+        if self.depth < MAX_DEPTH {
+            return true;
+        }
+        if std::mem::replace(&mut self.too_deep, true) {
+            return false;
+        }
+        let msg = format!(
+            "reference to `{}#{frag}` not followed: the chain of references crosses more than \
+             {MAX_DEPTH} files (reported once per document)",
+            rel_path(self.specs_root, file)
+        );
+        self.diag(DiagKind::BrokenRef, base, at, msg);
+        false
     }
 
     fn fresh_name(&mut self, (file, frag): &Key) -> String {
@@ -244,6 +304,7 @@ impl Bundler<'_> {
     }
 
     fn walk_generic(&mut self, v: &mut Value, base: &Path, at: &str) {
+        self.visits += 1;
         match v {
             Value::Object(m) => {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str).map(str::to_string) {
@@ -256,12 +317,31 @@ impl Bundler<'_> {
                         *v = json!({});
                         return;
                     }
+                    if self.visits > MAX_VISITS {
+                        if std::mem::replace(&mut self.over_budget, true) {
+                            *v = json!({});
+                            return;
+                        }
+                        let msg = format!(
+                            "reference `{r}` not inlined: inlining references has copied more \
+                             than {MAX_VISITS} nodes into this document (further references are dropped)"
+                        );
+                        self.diag(DiagKind::BrokenRef, base, at, msg);
+                        *v = json!({});
+                        return;
+                    }
+                    if !self.deeper(&key, at, base) {
+                        *v = json!({});
+                        return;
+                    }
                     let Some(mut target) = self.load(&key, at, base) else {
                         *v = json!({});
                         return;
                     };
                     self.stack.push(key.clone());
+                    self.depth += 1;
                     self.walk_generic(&mut target, &key.0, &key.1);
+                    self.depth -= 1;
                     self.stack.pop();
                     *v = target;
                     return;
