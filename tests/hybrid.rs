@@ -48,6 +48,12 @@ fn rebuild_is_identical_and_spends_no_model_time() {
     assert_eq!(c.dense_model(), Some(models().model_id().unwrap().as_str()));
 }
 
+/// The artifact with its embedding index is as tamper-evident as without.
+#[test]
+fn corruptions_of_an_artifact_with_embeddings_are_refused() {
+    common::corruption_sweep(bytes());
+}
+
 /// The static table is fitted to stand in for the model: over the catalog's own operation
 /// texts, a query embedded by the table and the same query embedded by the model should
 /// point the same way.
