@@ -63,13 +63,7 @@ fn top(query: &str, n: usize) -> Vec<String> {
         limit: n,
         ..SearchOptions::default()
     };
-    catalog()
-        .search(query, &opts)
-        .unwrap()
-        .hits
-        .iter()
-        .map(|h| h.op.id().to_string())
-        .collect()
+    common::hit_ids(catalog(), query, &opts)
 }
 
 #[test]

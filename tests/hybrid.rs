@@ -84,13 +84,7 @@ fn top(query: &str, mode: SearchMode) -> Vec<String> {
         limit: 5,
         ..SearchOptions::default()
     };
-    catalog()
-        .search(query, &opts)
-        .unwrap()
-        .hits
-        .iter()
-        .map(|h| h.op.id().to_string())
-        .collect()
+    common::hit_ids(catalog(), query, &opts)
 }
 
 #[test]

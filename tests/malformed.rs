@@ -210,13 +210,7 @@ fn endless_chains_of_file_references_are_cut_and_reported() {
       }}},
       "definitions": {"T": {"type": "object", "properties": {"next": {"$ref": "sub/e.json#/definitions/T"}}}}
     }"##;
-    let spec = opcat_compiler::read::SpecFile {
-        path: "/specs/area/7.2/area.json".into(),
-        rel: "area/7.2/area.json".into(),
-        area: Some("area".into()),
-        version: Some("7.2".into()),
-        shares_folder: false,
-    };
+    let spec = area_spec();
     let out = opcat_compiler::compile_file(&spec, Path::new("/specs"), &Everywhere(SPEC));
     let cut = |what: &str| {
         out.diagnostics
@@ -230,6 +224,17 @@ fn endless_chains_of_file_references_are_cut_and_reported() {
         out.diagnostics
     );
     assert!(out.diagnostics.len() < 10, "{:?}", out.diagnostics);
+}
+
+/// The spec file `/specs/area/7.2/area.json` that the reference-chain tests compile.
+fn area_spec() -> opcat_compiler::read::SpecFile {
+    opcat_compiler::read::SpecFile {
+        path: "/specs/area/7.2/area.json".into(),
+        rel: "area/7.2/area.json".into(),
+        area: Some("area".into()),
+        version: Some("7.2".into()),
+        shares_folder: false,
+    }
 }
 
 /// `lN.json` references `l(N+1).json` ten times over: 10^12 copies if inlined naively.
@@ -267,13 +272,7 @@ impl Loader for Laughs {
 /// to `bundle::MAX_VISITS` nodes, then reported, instead of exhausting time and memory.
 #[test]
 fn exponential_inlining_is_cut_and_reported() {
-    let spec = opcat_compiler::read::SpecFile {
-        path: "/specs/area/7.2/area.json".into(),
-        rel: "area/7.2/area.json".into(),
-        area: Some("area".into()),
-        version: Some("7.2".into()),
-        shares_folder: false,
-    };
+    let spec = area_spec();
     let out = opcat_compiler::compile_file(&spec, Path::new("/specs"), &Laughs);
     assert!(
         out.diagnostics

@@ -124,18 +124,19 @@ pub fn table_vocab(vocab: &[String]) -> Vec<String> {
 }
 
 /// Builds the embedding index: operation vectors from the model, and the static token
-/// table distilled from it. Every text goes through the embedder's cache.
+/// table distilled from it, for the embedder's model and vocabulary. Every text goes
+/// through the embedder's cache.
 pub fn dense_index(
     catalog: &Catalog,
     embedder: &mut Embedder,
-    vocab: &[String],
-    model: &str,
     progress: bool,
 ) -> Result<(DenseData, DenseReport), EmbedError> {
+    let vocab = embedder.models().vocab()?;
+    let model = embedder.models().model_id()?;
     let before = embedder.stats();
     let ops: Vec<String> = catalog.operations.iter().map(op_text).collect();
     let op_vectors = embedder.embed(&ops, progress)?;
-    let tokens = table_vocab(vocab);
+    let tokens = table_vocab(&vocab);
     let token_texts: Vec<String> = tokens
         .iter()
         .map(|t| t.strip_prefix("##").unwrap_or(t).to_string())
@@ -149,7 +150,7 @@ pub fn dense_index(
     let after = embedder.stats();
     let dim = op_vectors.first().map_or(0, Vec::len);
     let mut data = DenseData {
-        model: model.to_string(),
+        model,
         dim: dim as u32,
         ..DenseData::default()
     };

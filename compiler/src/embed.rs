@@ -385,12 +385,7 @@ impl Embedder {
         misses: &[usize],
         progress: bool,
     ) -> Result<(), EmbedError> {
-        if self.model.is_none() {
-            self.model = Some(load_model(&self.models)?);
-        }
-        let Some(model) = self.model.as_mut() else {
-            return Err(EmbedError::Model("the model did not load".into()));
-        };
+        let model = loaded(&mut self.model, &self.models)?;
 
         // Group by exact token count (then text, for a stable order): batches are never
         // padded, so each vector is independent of its batch neighbours.
@@ -463,12 +458,7 @@ impl Embedder {
     /// model itself).
     pub fn embed_uncached(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let start = Instant::now();
-        if self.model.is_none() {
-            self.model = Some(load_model(&self.models)?);
-        }
-        let Some(model) = self.model.as_mut() else {
-            return Err(EmbedError::Model("the model did not load".into()));
-        };
+        let model = loaded(&mut self.model, &self.models)?;
         let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = model
             .embed(&inputs, Some(BATCH_SIZE))
@@ -494,6 +484,18 @@ fn cache_key(model_id: &str, text: &str) -> [u8; KEY_LEN] {
 }
 
 /// Loads ONNX Runtime from the model folder (a typed error if it cannot), then the model.
+/// The model in `slot`, loaded on first use.
+fn loaded<'a>(
+    slot: &'a mut Option<TextEmbedding>,
+    models: &ModelDir,
+) -> Result<&'a mut TextEmbedding, EmbedError> {
+    if slot.is_none() {
+        *slot = Some(load_model(models)?);
+    }
+    slot.as_mut()
+        .ok_or_else(|| EmbedError::Model("the model did not load".into()))
+}
+
 fn load_model(models: &ModelDir) -> Result<TextEmbedding, EmbedError> {
     let library = models.ort_library();
     if !library.is_file() {

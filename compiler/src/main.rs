@@ -260,17 +260,9 @@ fn dense_index(
     use opcat_compiler::embed::{Embedder, ModelDir};
     let t = std::time::Instant::now();
     let models = ModelDir::locate(models)?;
-    let vocab = models.vocab()?;
-    let model = models.model_id()?;
     let cache = Embedder::default_cache_dir(&models);
     let mut embedder = Embedder::new(models, cache);
-    let (data, r) = opcat_compiler::distill::dense_index(
-        &build.catalog,
-        &mut embedder,
-        &vocab,
-        &model,
-        progress,
-    )?;
+    let (data, r) = opcat_compiler::distill::dense_index(&build.catalog, &mut embedder, progress)?;
     println!(
         "embeddings   {} operations, {} table tokens ({} fitted on {} phrases, error {:.5} -> {:.5}); \
          {} texts, {} cached; model {:.1} s, fit {:.1} s, total {:.1} s",

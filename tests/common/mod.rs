@@ -37,12 +37,9 @@ pub fn dense_artifact(build: &Build) -> (Vec<u8>, usize) {
     use opcat_compiler::render::{self, RenderOptions};
     use opcat_compiler::{distill, emit};
     let models = ModelDir::locate(None).unwrap_or_else(|e| panic!("{e}"));
-    let vocab = models.vocab().unwrap();
-    let model = models.model_id().unwrap();
     let cache = Embedder::default_cache_dir(&models);
     let mut embedder = Embedder::new(models, cache);
-    let (dense, _) =
-        distill::dense_index(&build.catalog, &mut embedder, &vocab, &model, false).unwrap();
+    let (dense, _) = distill::dense_index(&build.catalog, &mut embedder, false).unwrap();
     let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
     let bytes = emit::artifact_with(
         &build.catalog,
@@ -96,4 +93,19 @@ pub fn corruption_sweep(good: &[u8]) {
         longer.extend((0..extra).map(|_| next() as u8));
         check(&longer, &format!("{extra} garbage bytes appended"));
     }
+}
+
+/// The ids of `catalog`'s hits for `query`, best first.
+pub fn hit_ids(
+    catalog: &opcat_runtime::Catalog,
+    query: &str,
+    opts: &opcat_runtime::SearchOptions,
+) -> Vec<String> {
+    catalog
+        .search(query, opts)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.op.id().to_string())
+        .collect()
 }
