@@ -115,7 +115,9 @@ fn every_recorded_example_round_trips() {
         }
     }
     eprintln!("{ok} recorded examples round-tripped");
-    assert!(ok > 500, "only {ok} examples round-tripped");
+    // 858 on the pinned specs, the 303 whose file names differ in case from the spec's
+    // reference included.
+    assert!(ok >= 850, "only {ok} examples round-tripped");
     // Recordings whose parameters contradict the spec: preparation must refuse them.
     let known_bad = [
         (

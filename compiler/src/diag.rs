@@ -31,6 +31,8 @@ pub enum DiagKind {
     BrokenRef,
     /// An `x-ms-examples` file that does not exist or cannot be read.
     MissingExample,
+    /// An `x-ms-examples` file found only under another letter case (and used).
+    ExampleCase,
     /// A recorded example contradicts the declared response shape.
     ExampleMismatch,
     /// Two operations derived the same id; the later one got a suffix.
@@ -39,7 +41,7 @@ pub enum DiagKind {
 
 impl DiagKind {
     /// Every kind, in summary order.
-    pub const ALL: [DiagKind; 11] = [
+    pub const ALL: [DiagKind; 12] = [
         DiagKind::Io,
         DiagKind::Syntax,
         DiagKind::UnknownDialect,
@@ -49,6 +51,7 @@ impl DiagKind {
         DiagKind::MissingRef,
         DiagKind::BrokenRef,
         DiagKind::MissingExample,
+        DiagKind::ExampleCase,
         DiagKind::ExampleMismatch,
         DiagKind::DuplicateId,
     ];
@@ -65,6 +68,7 @@ impl DiagKind {
             DiagKind::MissingRef => "missing-ref",
             DiagKind::BrokenRef => "broken-ref",
             DiagKind::MissingExample => "missing-example",
+            DiagKind::ExampleCase => "example-case",
             DiagKind::ExampleMismatch => "example-mismatch",
             DiagKind::DuplicateId => "duplicate-id",
         }

@@ -43,15 +43,29 @@ pub fn load(
             continue;
         };
         let path = join_relative(spec, reference);
-        let file = rel_path(specs_root, &path);
+        let mut file = rel_path(specs_root, &path);
         let at = format!(
             "{pointer}/x-ms-examples/{}",
             crate::diag::escape_token(title)
         );
-        let parsed = loader
-            .load(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| parse_trimmed(&b));
+        let parsed = match loader.load_any_case(&path) {
+            Ok((bytes, found)) => {
+                if let Some(found) = found {
+                    let real = rel_path(specs_root, &found);
+                    diags.push(Diagnostic::new(
+                        DiagKind::ExampleCase,
+                        spec_rel,
+                        at.clone(),
+                        format!(
+                            "example `{file}` found as `{real}` (the file name's case differs)"
+                        ),
+                    ));
+                    file = real;
+                }
+                parse_trimmed(&bytes)
+            }
+            Err(e) => Err(e.to_string()),
+        };
         let mut example = Example {
             title: title.clone(),
             file: file.clone(),

@@ -449,7 +449,16 @@ fn print_summary(specs: &Path, build: &Build, all_diags: bool) {
         stages.join(", ")
     );
     let limit = if all_diags { usize::MAX } else { 10 };
-    for d in build.diagnostics.iter().take(limit) {
+    // Problems first; an example found under another letter case is only a notice.
+    let notice = |d: &&opcat_compiler::diag::Diagnostic| {
+        d.kind == opcat_compiler::diag::DiagKind::ExampleCase
+    };
+    let ordered = build
+        .diagnostics
+        .iter()
+        .filter(|d| !notice(d))
+        .chain(build.diagnostics.iter().filter(notice));
+    for d in ordered.take(limit) {
         eprintln!("  {d}");
     }
     if build.diagnostics.len() > limit {

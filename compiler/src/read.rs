@@ -15,6 +15,14 @@ use crate::diag::{DiagKind, Diagnostic};
 pub trait Loader: Sync {
     /// Reads a whole file.
     fn load(&self, path: &Path) -> io::Result<Vec<u8>>;
+
+    /// Reads a file that may exist only under another letter case: the Azure DevOps specs
+    /// were written on a case-insensitive file system, and some references (recorded
+    /// examples) differ in case from the file they mean. Returns the bytes and, when the
+    /// name's case differed, the path actually read. The default is exact: [`Loader::load`].
+    fn load_any_case(&self, path: &Path) -> io::Result<(Vec<u8>, Option<PathBuf>)> {
+        self.load(path).map(|bytes| (bytes, None))
+    }
 }
 
 /// Reads from the local file system.
@@ -25,6 +33,51 @@ impl Loader for FsLoader {
     fn load(&self, path: &Path) -> io::Result<Vec<u8>> {
         fs::read(path)
     }
+
+    fn load_any_case(&self, path: &Path) -> io::Result<(Vec<u8>, Option<PathBuf>)> {
+        match fs::read(path) {
+            Ok(bytes) => Ok((bytes, None)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match find_any_case(path) {
+                Some(found) => fs::read(&found).map(|bytes| (bytes, Some(found))),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The existing path that equals `path` ignoring ASCII case, component by component from
+/// its deepest existing ancestor. Where several entries match, the first in byte order
+/// wins (deterministic).
+pub fn find_any_case(path: &Path) -> Option<PathBuf> {
+    let components: Vec<Component> = path.components().collect();
+    // The deepest ancestor that exists as written.
+    let mut keep = components.len();
+    let mut base = PathBuf::new();
+    while keep > 0 {
+        base = components[..keep].iter().collect();
+        if base.exists() {
+            break;
+        }
+        keep -= 1;
+    }
+    if keep == 0 {
+        base = PathBuf::from(".");
+    }
+    for c in &components[keep..] {
+        let Component::Normal(want) = c else {
+            return None;
+        };
+        let want = want.to_str()?;
+        let mut names: Vec<std::ffi::OsString> = fs::read_dir(&base)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter(|n| n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(want)))
+            .collect();
+        names.sort();
+        base.push(names.first()?);
+    }
+    (base != path).then_some(base)
 }
 
 /// Which version folders of an Azure DevOps layout to compile.
@@ -322,6 +375,24 @@ pub fn join_relative(base: &Path, reference: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_are_found_whatever_their_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("httpExamples").join("GET__git_Items.json");
+        std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+        std::fs::write(&real, b"{}").unwrap();
+        let asked = dir.path().join("httpexamples").join("GET__git_items.JSON");
+        assert_eq!(find_any_case(&asked), Some(real.clone()));
+        let (bytes, found) = FsLoader.load_any_case(&asked).unwrap();
+        assert_eq!((bytes.as_slice(), found), (&b"{}"[..], Some(real.clone())));
+        // Exact names are read as they are, and report no other path.
+        assert_eq!(FsLoader.load_any_case(&real).unwrap().1, None);
+        let absent = dir.path().join("httpExamples").join("GET__git_blobs.json");
+        assert_eq!(find_any_case(&absent), None);
+        let err = FsLoader.load_any_case(&absent).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn versions_compare_numerically() {
