@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use opcat_compiler::read::{self, FsLoader, VersionSelect};
-use opcat_compiler::{emit, exec, ir, render};
+use opcat_compiler::agent::http;
+use opcat_compiler::{emit, ir, render};
 use opcat_runtime::{Catalog, Target, Value};
 
 /// The Azure DevOps specs: `$OPCAT_SPECS`, else `../../shared/specs/...` from this crate.
@@ -79,13 +80,15 @@ fuzz_target!(|data: &[u8]| {
     let by_name = (flags & 8 != 0).then(&mut line);
     let base_url = (flags & 4 != 0).then(&mut line);
     let args = match serde_json::from_str::<serde_json::Value>(lines) {
-        Ok(json) => exec::to_value(&json),
+        Ok(json) => http::to_value(&json),
         Err(_) => Value::String(lines.to_string()),
     };
     let target = Target {
         organization: (flags & 1 != 0).then(|| "fabrikam".to_string()),
         service: (flags & 2 != 0).then(|| if flags & 16 != 0 { "vsrm." } else { "x" }.into()),
         base_url: base_url.clone(),
+        // The catalog is cloud only: a collection URL must change nothing.
+        server_url: (flags & 32 != 0).then(|| "https://tfs.example.com/DefaultCollection".into()),
     };
     let op = catalog.operation_at(index).expect("index below len");
     let result = match &by_name {

@@ -22,7 +22,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -102,6 +102,9 @@ pub struct OpRecord {
     pub collapsed: Vec<String>,
     /// What rendering trimmed, in words.
     pub notes: Vec<String>,
+    /// The result's key fields on one line (ids, names, states, nested references:
+    /// `GitPullRequest {pullRequestId: number; ...}`), for chaining calls; may be empty.
+    pub result_fields: String,
     pub params: Vec<ParamRecord>,
     pub body: Option<BodyRecord>,
     pub scopes: Vec<String>,

@@ -372,6 +372,11 @@ impl<'a> Operation<'a> {
     pub fn version(&self) -> &'a str {
         self.op.version.as_str()
     }
+    /// True for an on-premises version (`azure-devops-server-7.1`, `tfs-4.1`): cloud
+    /// versions are numeric.
+    pub fn on_premises(&self) -> bool {
+        !self.version().starts_with(|c: char| c.is_ascii_digit())
+    }
     /// Spec file relative to the specs root.
     pub fn file(&self) -> &'a str {
         self.catalog
@@ -391,6 +396,11 @@ impl<'a> Operation<'a> {
     /// The api-version value to send, if the API versions by query parameter.
     pub fn api_version(&self) -> Option<&'a str> {
         self.op.api_version.as_ref().map(|s| s.as_str())
+    }
+    /// The result's key fields on one line (ids, names, nested references), empty when the
+    /// result has none: what a next call would take from it.
+    pub fn result_fields(&self) -> &'a str {
+        self.op.result_fields.as_str()
     }
     pub fn read_only(&self) -> bool {
         self.op.read_only

@@ -23,8 +23,11 @@
 //!   must be loopback (`127.0.0.1`, `[::1]`, `localhost`).
 //! - **The organization is configuration** ([`Target::organization`]), never an argument;
 //!   so is the `api-version`, taken from the operation.
-//! - **On-premises operations are refused**: their declared host is the spec's example
-//!   server (`fabrikam-fiber-inc:8080`), not one the caller chose.
+//! - **On-premises operations go only to the configured server.** Their declared host is
+//!   the spec's example server (`fabrikam-fiber-inc:8080`), so they are refused unless the
+//!   caller names an Azure DevOps Server collection ([`Target::server_url`],
+//!   `https://host[/prefix]/Collection`); that origin and prefix are then the only place
+//!   they go, and `{collection}` is filled from its last segment (bound, not an argument).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -49,6 +52,12 @@ pub const BOUND: &[(&str, &str)] = &[
     ("organization", "configuration (--org or AZURE_DEVOPS_ORG)"),
     ("api-version", "the operation (its api-version is added)"),
 ];
+
+/// The path parameter of on-premises operations bound by [`Target::server_url`].
+pub const COLLECTION: (&str, &str) = (
+    "collection",
+    "configuration (the last segment of --server-url or AZURE_DEVOPS_SERVER_URL)",
+);
 
 /// An argument value: the JSON data model, without a JSON library.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,6 +182,11 @@ pub struct Target {
     /// Replaces scheme and host of every operation (tests). Only loopback is accepted:
     /// `http(s)://127.0.0.1[:port]`, `http(s)://[::1][:port]`, `http(s)://localhost[:port]`.
     pub base_url: Option<String>,
+    /// Azure DevOps Server (on premises) collection URL, e.g.
+    /// `https://tfs.example.com/DefaultCollection` or
+    /// `http://build01:8080/tfs/DefaultCollection`: where on-premises operations go. Without
+    /// it they are refused ([`PrepareError::OnPremises`]).
+    pub server_url: Option<String>,
 }
 
 /// A request ready to send. Holds no credentials.
@@ -290,10 +304,13 @@ pub enum PrepareError {
     #[error("base URL override {found:?}: expected {expected}")]
     BaseUrl { found: String, expected: String },
     #[error(
-        "`{id}` is an on-premises operation ({version}); its declared host is the spec's \
-         example server, so it is not called"
+        "`{id}` is an on-premises operation ({version}): it is called only on a configured \
+         Azure DevOps Server collection (--server-url https://host/DefaultCollection or \
+         AZURE_DEVOPS_SERVER_URL)"
     )]
     OnPremises { id: String, version: String },
+    #[error("server URL {found:?}: expected {expected}")]
+    ServerUrl { found: String, expected: String },
     #[error("request body of `{id}`: {message}")]
     Body { id: String, message: String },
 }
@@ -325,14 +342,69 @@ pub fn body_arg(op: &Operation<'_>) -> Option<&'static str> {
     })
 }
 
-fn is_bound(p: &ArchivedParamRecord) -> bool {
+fn is_bound(p: &ArchivedParamRecord, on_premises: bool) -> bool {
     (p.location == Location::Path && p.name == "organization")
         || (p.location == Location::Query && p.name == "api-version")
+        || (on_premises && p.location == Location::Path && p.name == COLLECTION.0)
 }
 
 /// The arguments an operation takes, in declared order: not the bound ones.
 pub fn arguments<'a>(op: &Operation<'a>) -> impl Iterator<Item = &'a ArchivedParamRecord> {
-    op.record().params.iter().filter(|p| !is_bound(p))
+    let on_premises = op.on_premises();
+    op.record()
+        .params
+        .iter()
+        .filter(move |p| !is_bound(p, on_premises))
+}
+
+/// Checks an Azure DevOps Server collection URL: `http(s)://host[:port][/prefix]/Collection`,
+/// no user info, query or fragment. Returns (origin + prefix, collection).
+pub fn check_server_url(url: &str) -> Result<(String, String), PrepareError> {
+    let err = || PrepareError::ServerUrl {
+        found: url.to_string(),
+        expected: "a collection URL such as https://tfs.example.com/DefaultCollection or \
+                   http://build01:8080/tfs/DefaultCollection (scheme, host, optional port and \
+                   path, ending in the collection; no user, query or fragment)"
+            .to_string(),
+    };
+    let trimmed = url.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(err)?;
+    let (authority, path) = rest.split_once('/').ok_or_else(err)?;
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(h, _)| h);
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'));
+    let path_ok = path.split('/').all(|seg| {
+        !seg.is_empty()
+            && seg != "."
+            && seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'%'))
+    });
+    if !host_ok || !path_ok {
+        return Err(err());
+    }
+    let (prefix, collection) = match path.rsplit_once('/') {
+        Some((prefix, c)) => (format!("/{prefix}"), c),
+        None => (String::new(), path),
+    };
+    let base = format!(
+        "{}{authority}{prefix}",
+        &trimmed[..trimmed.len() - rest.len()]
+    );
+    let collection = percent_encoding::percent_decode_str(collection)
+        .decode_utf8()
+        .map_err(|_| err())?
+        .into_owned();
+    Ok((base, collection))
 }
 
 /// What a parameter kind expects, in words.
@@ -549,12 +621,18 @@ impl Operation<'_> {
     pub fn prepare(&self, args: &Value, target: &Target) -> Result<Prepared, PrepareError> {
         let id = self.id().to_string();
         let rec = self.record();
-        if !self.version().starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(PrepareError::OnPremises {
-                id,
-                version: self.version().to_string(),
-            });
-        }
+        let on_premises = self.on_premises();
+        // On premises: the configured collection, or nothing.
+        let server = match (on_premises, target.server_url.as_deref()) {
+            (false, _) => None,
+            (true, Some(url)) => Some(check_server_url(url)?),
+            (true, None) => {
+                return Err(PrepareError::OnPremises {
+                    id,
+                    version: self.version().to_string(),
+                });
+            }
+        };
         let empty = BTreeMap::new();
         let given = match args {
             Value::Object(map) => map,
@@ -576,7 +654,9 @@ impl Operation<'_> {
             .iter()
             .copied()
             .filter(|h| {
-                *h != "organization" && !params.iter().any(|p| p.name.eq_ignore_ascii_case(h))
+                *h != "organization"
+                    && !(on_premises && *h == COLLECTION.0)
+                    && !params.iter().any(|p| p.name.eq_ignore_ascii_case(h))
             })
             .collect();
         let mut known: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -585,7 +665,11 @@ impl Operation<'_> {
         let mut problems = Vec::new();
         let mut values: BTreeMap<&str, Value> = BTreeMap::new();
         for (name, v) in given {
-            if let Some((_, by)) = BOUND.iter().find(|(b, _)| b == name) {
+            let bound = BOUND
+                .iter()
+                .chain(on_premises.then_some(&COLLECTION))
+                .find(|(b, _)| b == name);
+            if let Some((_, by)) = bound {
                 problems.push(Problem::Bound {
                     name: name.clone(),
                     by: by.to_string(),
@@ -689,7 +773,9 @@ impl Operation<'_> {
             };
             path.push_str(&rest[..open]);
             let name = &rest[open + 1..open + close];
-            let text = if name == "organization" {
+            let text = if let (Some((_, collection)), COLLECTION_NAME) = (&server, name) {
+                collection.clone()
+            } else if name == "organization" {
                 org.ok_or_else(|| PrepareError::NoOrganization { id: id.clone() })?
                     .to_string()
             } else {
@@ -739,7 +825,15 @@ impl Operation<'_> {
             query.push(encode_query("api-version", v));
         }
 
-        // Host.
+        // Host: the configured collection on premises, else a declared host.
+        if let Some((base, _)) = &server {
+            let mut url = format!("{base}{path}");
+            if !query.is_empty() {
+                url.push('?');
+                url.push_str(&query.join("&"));
+            }
+            return self.finish(url, &params, &values, body_name);
+        }
         let server = fill_server(self.server(), target.service.as_deref().unwrap_or(""));
         let Some((origin, prefix)) = server.as_deref().and_then(split_origin) else {
             return Err(PrepareError::Host {
@@ -770,12 +864,24 @@ impl Operation<'_> {
             url.push('?');
             url.push_str(&query.join("&"));
         }
+        self.finish(url, &params, &values, body_name)
+    }
 
+    /// Headers, cookies, form fields and body: the request around its URL.
+    fn finish(
+        &self,
+        url: String,
+        params: &[&ArchivedParamRecord],
+        values: &BTreeMap<&str, Value>,
+        body_name: Option<&str>,
+    ) -> Result<Prepared, PrepareError> {
+        let id = self.id().to_string();
+        let rec = self.record();
         // Headers, cookies, form fields, body.
         let mut headers = Vec::new();
         let mut cookies = Vec::new();
         let mut form = Vec::new();
-        for p in &params {
+        for p in params {
             let Some(v) = values.get(p.name.as_str()) else {
                 continue;
             };
@@ -835,6 +941,8 @@ impl Operation<'_> {
         })
     }
 }
+
+const COLLECTION_NAME: &str = COLLECTION.0;
 
 /// `{name}` placeholders of a path template, in order.
 fn placeholders(path: &str) -> Vec<&str> {

@@ -104,9 +104,17 @@ fn catalog() -> Catalog {
         OpRecord {
             id: "onprem.projects.list".into(),
             version: "azure-devops-server-7.1".into(),
+            api_version: Some("7.1".into()),
             method: "GET".into(),
             server: "https://fabrikam-fiber-inc:8080/DefaultCollection".into(),
-            path: "/_apis/projects".into(),
+            path: "/{collection}/_apis/projects/{projectId}".into(),
+            signature: "list(args: { projectId: string; $top?: number }): Promise<Project>".into(),
+            params: vec![
+                param("collection", Location::Path, true, "string"),
+                param("projectId", Location::Path, true, "string"),
+                param("$top", Location::Query, false, "integer"),
+                api.clone(),
+            ],
             ..OpRecord::default()
         },
         OpRecord {
@@ -482,6 +490,95 @@ fn host_templates_are_filled_and_checked() {
         c.prepare("no.such.op", &Value::Null, &fabrikam()),
         Err(PrepareError::UnknownOperation { .. })
     ));
+}
+
+/// Azure DevOps Server: on-premises operations go to the configured collection, and only
+/// there; `{collection}` is its last segment and not an argument.
+#[test]
+fn on_premises_operations_go_to_the_configured_collection_only() {
+    let c = catalog();
+    let server = |url: &str| Target {
+        server_url: Some(url.into()),
+        ..fabrikam()
+    };
+    let args = obj(&[
+        ("projectId", Value::String("a/../b c".into())),
+        ("$top", Value::Int(5)),
+    ]);
+    let p = c
+        .prepare(
+            "onprem.projects.list",
+            &args,
+            &server("https://tfs.example.com/DefaultCollection"),
+        )
+        .unwrap();
+    assert_eq!(
+        p.url,
+        "https://tfs.example.com/DefaultCollection/_apis/projects/a%2F..%2Fb%20c?$top=5&api-version=7.1"
+    );
+    // A path prefix (the `tfs` virtual directory) and a port are kept; http is the
+    // administrator's choice.
+    let p = c
+        .prepare(
+            "onprem.projects.list",
+            &args,
+            &server("http://build01:8080/tfs/Fabrikam%20Collection/"),
+        )
+        .unwrap();
+    assert!(
+        p.url
+            .starts_with("http://build01:8080/tfs/Fabrikam%20Collection/_apis/projects/"),
+        "{}",
+        p.url
+    );
+    // The collection is configuration, not an argument.
+    let with_collection = obj(&[
+        ("projectId", Value::String("p".into())),
+        ("collection", Value::String("Other".into())),
+    ]);
+    let err = c
+        .prepare(
+            "onprem.projects.list",
+            &with_collection,
+            &server("https://tfs.example.com/DefaultCollection"),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, PrepareError::Arguments { problems, .. }
+            if problems == &[Problem::Bound { name: "collection".into(), by: opcat_runtime::prepare::COLLECTION.1.into() }]),
+        "{err:?}"
+    );
+    // Malformed server URLs are refused, naming what is expected.
+    for bad in [
+        "tfs.example.com/DefaultCollection",
+        "https://tfs.example.com",
+        "https://user:pw@tfs.example.com/DefaultCollection",
+        "https://tfs.example.com/DefaultCollection?x=1",
+        "https://tfs.example.com/../DefaultCollection",
+        "https://tfs.example.com/Default#Collection",
+        "ftp://tfs.example.com/DefaultCollection",
+    ] {
+        let err = c
+            .prepare("onprem.projects.list", &args, &server(bad))
+            .unwrap_err();
+        assert!(
+            matches!(&err, PrepareError::ServerUrl { found, .. } if found == bad),
+            "{bad}: {err:?}"
+        );
+    }
+    // Cloud operations ignore the server URL: they still go to their declared host.
+    let p = c
+        .prepare(
+            "accounts.list",
+            &Value::Null,
+            &server("https://tfs.example.com/DefaultCollection"),
+        )
+        .unwrap();
+    assert!(
+        p.url.starts_with("https://app.vssps.visualstudio.com/"),
+        "{}",
+        p.url
+    );
 }
 
 #[test]
