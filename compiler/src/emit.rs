@@ -190,6 +190,7 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
         tokens: c.tokens,
         collapsed: c.collapsed.clone(),
         notes: c.notes.clone(),
+        result_fields: c.result_fields.clone(),
         params: op
             .params
             .iter()

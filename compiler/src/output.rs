@@ -249,8 +249,8 @@ impl RequestOutput {
 }
 
 impl ErrorOutput {
-    pub fn new(e: &crate::exec::CallError) -> ErrorOutput {
-        use crate::exec::CallError;
+    pub fn new(e: &crate::agent::http::CallError) -> ErrorOutput {
+        use crate::agent::http::CallError;
         use opcat_runtime::PrepareError;
         let (problems, signature) = match e {
             CallError::Prepare(PrepareError::Arguments {

@@ -31,6 +31,7 @@
 //! depth 1 and 2, and the types arguments name directly, are always expanded. Every step
 //! taken is written to [`Contract::notes`].
 
+pub mod keys;
 pub mod measure;
 pub mod ts;
 
@@ -110,6 +111,8 @@ pub fn corrected(doc: &Document) -> Cow<'_, Document> {
 pub const BOUND_PARAMS: &[(&str, ParamIn)] = &[
     ("organization", ParamIn::Path),
     ("api-version", ParamIn::Query),
+    // On premises (`/{collection}/...`): the last segment of the configured server URL.
+    ("collection", ParamIn::Path),
 ];
 
 /// How to render contracts.
@@ -153,6 +156,8 @@ pub struct Contract {
     pub declared: Vec<String>,
     /// Spec names of named types referenced but not declared (expand them by name).
     pub collapsed: Vec<String>,
+    /// The result's key fields on one line ([`keys::result_fields`]); may be empty.
+    pub result_fields: String,
 }
 
 impl Contract {
@@ -751,6 +756,7 @@ fn render_with(op: &Operation, doc: &Document, names: &Names, opts: &RenderOptio
         notes,
         declared: r.declared.into_iter().map(|(n, _)| n).collect(),
         collapsed: collapsed.into_iter().collect(),
+        result_fields: keys::result_fields(op.returns.ty.as_ref(), doc, names),
     };
     contract.tokens = measure::count_tokens(&contract.text());
     if contract.tokens as usize > budget {
