@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use opcat_compiler::exec::{self, CallError, Config, Executor, Paging};
+use opcat_compiler::agent::http::{self, CallError, Executor, Paging};
 use opcat_compiler::output::{CallOutput, ErrorOutput, RequestOutput};
 
+use crate::agent_args::ConnectArgs;
 use crate::query_cmd::{DEFAULT_CATALOG, open};
 
 #[derive(Debug, Args)]
@@ -20,14 +21,13 @@ pub struct CallArgs {
     /// Names as in the contract (`opcat show ID`); never `organization` or `api-version`.
     #[arg(long, value_name = "JSON", default_value = "{}")]
     args: String,
-    /// Azure DevOps organization. Default: $AZURE_DEVOPS_ORG.
-    #[arg(long, value_name = "ORG")]
-    org: Option<String>,
+    #[command(flatten)]
+    connect: ConnectArgs,
     /// Follow continuation tokens and merge the pages.
     #[arg(long)]
     all_pages: bool,
     /// With --all-pages, stop after this many pages.
-    #[arg(long, value_name = "N", default_value_t = exec::DEFAULT_MAX_PAGES)]
+    #[arg(long, value_name = "N", default_value_t = http::DEFAULT_MAX_PAGES)]
     max_pages: u32,
     /// Print the prepared request instead of sending it (no token needed).
     #[arg(long)]
@@ -44,6 +44,7 @@ const CALL_HELP: &str = "\
 Environment:
   AZURE_DEVOPS_PAT      personal access token, sent as HTTP basic auth; never printed
   AZURE_DEVOPS_ORG      organization when --org is not given
+  AZURE_DEVOPS_SERVER_URL  Azure DevOps Server collection URL when --server-url is not given
   AZURE_DEVOPS_SERVICE  fills {service} in a host template (default empty: dev.azure.com)
   OPCAT_BASE_URL        tests only: a loopback base URL (http://127.0.0.1:PORT) replacing
                         every host; anything but loopback is refused
@@ -51,7 +52,8 @@ Environment:
 Exit codes:
   0  the server answered 2xx (or --dry-run prepared the request)
   1  no operation by that name
-  2  usage or configuration error (no token, no organization, host refused, bad catalog)
+  2  usage or configuration error (no token, no organization, host refused, bad catalog,
+     a write refused by --read-only)
   3  the arguments do not match the contract (every problem listed, with the signature)
   4  the server answered with an error status (status and the server's message shown)
   5  the request could not be sent or the response not read
@@ -92,7 +94,7 @@ fn kind(v: &serde_json::Value) -> &'static str {
 pub fn run(a: CallArgs) -> Result<ExitCode> {
     let args = read_args(&a.args)?;
     let catalog = open(&a.catalog)?;
-    let config = Config::from_env(a.org.clone());
+    let config = a.connect.config();
     let mut out = CallOutput {
         id: a.id.clone(),
         ok: false,
@@ -104,12 +106,18 @@ pub fn run(a: CallArgs) -> Result<ExitCode> {
         error: None,
     };
     let result = if a.dry_run {
-        catalog
-            .prepare(&a.id, &exec::to_value(&args), &config.target())
-            .map(|p| {
-                out.request = Some(RequestOutput::new(&p));
-            })
-            .map_err(CallError::from)
+        let allowed = match catalog.operation(&a.id) {
+            Some(op) => config.allow(&op),
+            None => Ok(()),
+        };
+        allowed.and_then(|()| {
+            catalog
+                .prepare(&a.id, &http::to_value(&args), &config.target())
+                .map(|p| {
+                    out.request = Some(RequestOutput::new(&p));
+                })
+                .map_err(CallError::from)
+        })
     } else {
         let executor = Executor::new(config);
         let paging = Paging {
@@ -155,7 +163,7 @@ pub fn run(a: CallArgs) -> Result<ExitCode> {
         }
         println!(
             "Authorization: Basic *** (added when sending, from {})",
-            exec::PAT_VAR
+            http::PAT_VAR
         );
         if let Some(b) = &r.body {
             println!("\n{b}");

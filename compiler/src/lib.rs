@@ -38,13 +38,13 @@
 //! for d in &build.diagnostics { eprintln!("{d}"); }
 //! ```
 
+pub mod agent;
 pub mod bundle;
 pub mod diag;
 pub mod distill;
 pub mod embed;
 pub mod emit;
 pub mod examples;
-pub mod exec;
 pub mod ir;
 pub mod normalize;
 pub mod output;
@@ -52,7 +52,6 @@ pub mod parse;
 pub mod read;
 pub mod render;
 pub mod resolve;
-pub mod tools;
 pub mod types;
 pub mod upgrade;
 

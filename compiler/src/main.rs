@@ -1,10 +1,12 @@
 //! The `opcat` command line: glue between the compiler library and the terminal.
 
+mod agent_args;
 mod bench_cmd;
 mod call_cmd;
 mod contracts_cmd;
+mod exec_cmd;
 mod query_cmd;
-mod serve;
+mod serve_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -35,14 +37,15 @@ Typical use:
   opcat search \"list pull requests\"            find operations (--json for machines)
   opcat show git.pullRequests.getPullRequestsByProject     read its contract
   opcat call core.projects.list --org fabrikam  call it (token in AZURE_DEVOPS_PAT)
-  opcat serve --org fabrikam                    the same three steps for an agent, over MCP
+  opcat exec prog.js --org fabrikam             run a program calling api.<id>(args)
+  opcat serve --org fabrikam                    search + execute for an agent, over MCP
 
-Environment: AZURE_DEVOPS_PAT (token, never printed), AZURE_DEVOPS_ORG, AZURE_DEVOPS_SERVICE,
-OPCAT_SPECS (build input), OPCAT_BASE_URL (tests: loopback only).
+Environment: AZURE_DEVOPS_PAT (token, never printed), AZURE_DEVOPS_ORG, AZURE_DEVOPS_SERVER_URL,
+AZURE_DEVOPS_SERVICE, OPCAT_SPECS (build input), OPCAT_BASE_URL (tests: loopback only).
 
-Exit codes: 0 success; 1 nothing found or built; 2 usage or configuration error;
-3 arguments do not match the contract (call); 4 the server answered an error (call);
-5 network failure (call). `opcat <command> --help` has the details; docs/executors.md too.";
+Exit codes: 0 success; 1 nothing found or built, or the program failed (exec); 2 usage or
+configuration error; 3 arguments do not match the contract (call), or a limit stopped the
+program (exec); 4 the server answered an error (call); 5 network failure (call). `opcat <command> --help` has the details; docs/executors.md too.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -58,8 +61,12 @@ enum Command {
     Show(query_cmd::ShowArgs),
     /// Call one operation: check the arguments, send with $AZURE_DEVOPS_PAT, print JSON.
     Call(call_cmd::CallArgs),
-    /// Serve search, contract and call to an agent over stdio (Model Context Protocol).
-    Serve(serve::ServeArgs),
+    /// Run a JavaScript/TypeScript program that calls operations (`api.<id>(args)`) in the
+    /// embedded sandbox; the token stays outside it.
+    Exec(exec_cmd::ExecArgs),
+    /// Serve search, execute, contract and call to an agent over stdio (Model Context
+    /// Protocol).
+    Serve(serve_cmd::ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -114,7 +121,8 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Show(args) => query_cmd::show(args),
         Command::Call(args) => call_cmd::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Exec(args) => exec_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,6 @@
-//! Executing operations: configuration (organization, service, base URL, token), JSON
-//! arguments into the runtime's [`Value`], one HTTP round trip with `ureq`, continuation
-//! paging, and redaction of the token from everything that leaves.
+//! The HTTP executor: configuration (organization, service, server URL, base URL, token,
+//! read-only), JSON arguments into the runtime's [`Value`], one HTTP round trip with
+//! `ureq`, continuation paging, and redaction of the token from everything that leaves.
 //!
 //! The runtime prepares requests ([`opcat_runtime::prepare`]); this module adds the only
 //! secret, the personal access token, as HTTP basic authentication at the moment of
@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
-use opcat_runtime::{Catalog, PrepareError, Prepared, Target, Value};
+use opcat_runtime::{Catalog, Operation, PrepareError, Prepared, Target, Value};
 use serde_json::Value as Json;
 
 /// Environment variable holding the personal access token.
@@ -24,6 +24,10 @@ pub const ORG_VAR: &str = "AZURE_DEVOPS_ORG";
 pub const SERVICE_VAR: &str = "AZURE_DEVOPS_SERVICE";
 /// Environment variable replacing every host with a loopback base URL (tests).
 pub const BASE_URL_VAR: &str = "OPCAT_BASE_URL";
+/// Environment variable naming an Azure DevOps Server collection (`--server-url` wins).
+pub const SERVER_URL_VAR: &str = "AZURE_DEVOPS_SERVER_URL";
+/// Longest any one request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Most bytes of one response body read.
 pub const MAX_BODY: u64 = 64 << 20;
@@ -69,8 +73,13 @@ pub struct Config {
     pub service: Option<String>,
     /// Loopback base URL replacing every host (`OPCAT_BASE_URL`, tests only).
     pub base_url: Option<String>,
+    /// Azure DevOps Server collection URL for on-premises operations (`--server-url`,
+    /// else `AZURE_DEVOPS_SERVER_URL`).
+    pub server_url: Option<String>,
     /// Personal access token (`AZURE_DEVOPS_PAT`).
     pub token: Option<Secret>,
+    /// Refuse every operation the catalog classes as a write (`--read-only`).
+    pub read_only: bool,
 }
 
 impl Config {
@@ -81,7 +90,9 @@ impl Config {
             organization: org.or_else(|| var(ORG_VAR)),
             service: var(SERVICE_VAR),
             base_url: var(BASE_URL_VAR),
+            server_url: var(SERVER_URL_VAR),
             token: var(PAT_VAR).map(Secret::new),
+            read_only: false,
         }
     }
 
@@ -91,7 +102,19 @@ impl Config {
             organization: self.organization.clone(),
             service: self.service.clone(),
             base_url: self.base_url.clone(),
+            server_url: self.server_url.clone(),
         }
+    }
+
+    /// Refuses a write in read-only mode, before anything is prepared or sent.
+    pub fn allow(&self, op: &Operation<'_>) -> Result<(), CallError> {
+        if self.read_only && !op.read_only() {
+            return Err(CallError::ReadOnly {
+                id: op.id().to_string(),
+                method: op.method().to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Replaces the token, and its basic-auth credential, by `***` in `text`.
@@ -159,6 +182,11 @@ pub enum CallError {
     Prepare(#[from] PrepareError),
     #[error("no personal access token: set {PAT_VAR}")]
     NoToken,
+    #[error(
+        "`{id}` writes ({method}): refused, because opcat runs read-only (--read-only); \
+         only operations that read are allowed"
+    )]
+    ReadOnly { id: String, method: String },
     #[error("HTTP {status} from {method} {url}: {message}")]
     Status {
         status: u16,
@@ -187,7 +215,7 @@ impl CallError {
                 | PrepareError::NotAnObject { .. }
                 | PrepareError::Body { .. },
             ) => 3,
-            CallError::Prepare(_) | CallError::NoToken => 2,
+            CallError::Prepare(_) | CallError::NoToken | CallError::ReadOnly { .. } => 2,
             CallError::Status { .. } => 4,
             CallError::Transport { .. } => 5,
         }
@@ -204,6 +232,7 @@ impl CallError {
             ) => "arguments",
             CallError::Prepare(_) => "configuration",
             CallError::NoToken => "noToken",
+            CallError::ReadOnly { .. } => "readOnly",
             CallError::Status { .. } => "status",
             CallError::Transport { .. } => "transport",
         }
@@ -271,7 +300,7 @@ impl Executor {
             .http_status_as_error(false)
             // A redirect could lead anywhere: it is returned, not followed.
             .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_global(Some(REQUEST_TIMEOUT))
             .user_agent(concat!("opcat/", env!("CARGO_PKG_VERSION")));
         if config.base_url.is_some() {
             // Loopback override: no proxy may see (or forward) the traffic.
@@ -287,8 +316,22 @@ impl Executor {
         &self.config
     }
 
-    /// Sends one prepared request with basic authentication.
-    pub fn send(&self, p: &Prepared) -> Result<Raw, CallError> {
+    /// One request, within `timeout`.
+    fn run<B: ureq::AsSendBody>(
+        &self,
+        request: ureq::http::Request<B>,
+        timeout: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .build();
+        self.agent.run(request)
+    }
+
+    /// Sends one prepared request with basic authentication, giving up at `deadline`.
+    pub fn send(&self, p: &Prepared, deadline: Option<Instant>) -> Result<Raw, CallError> {
         let token = self
             .config
             .token
@@ -311,15 +354,22 @@ impl Executor {
         for (k, v) in &p.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
+        let timeout = deadline.map_or(REQUEST_TIMEOUT, |d| {
+            d.saturating_duration_since(Instant::now())
+                .min(REQUEST_TIMEOUT)
+        });
+        if timeout.is_zero() {
+            return Err(transport("the run's time is up".into()));
+        }
         let result = match &p.body {
             Some(body) => builder
                 .body(body.clone())
                 .map_err(|e| transport(e.to_string()))
-                .map(|r| self.agent.run(r)),
+                .map(|r| self.run(r, timeout)),
             None => builder
                 .body(())
                 .map_err(|e| transport(e.to_string()))
-                .map(|r| self.agent.run(r)),
+                .map(|r| self.run(r, timeout)),
         }?;
         let mut response = result.map_err(|e| transport(e.to_string()))?;
         let status = response.status().as_u16();
@@ -355,11 +405,24 @@ impl Executor {
         args: &Json,
         paging: Paging,
     ) -> Result<Response, CallError> {
+        self.call_until(catalog, id, args, paging, None)
+    }
+
+    /// [`Executor::call`], giving up at `deadline` (every page included).
+    pub fn call_until(
+        &self,
+        catalog: &Catalog,
+        id: &str,
+        args: &Json,
+        paging: Paging,
+        deadline: Option<Instant>,
+    ) -> Result<Response, CallError> {
         let op = catalog
             .operation(id)
             .ok_or_else(|| PrepareError::UnknownOperation {
                 name: id.to_string(),
             })?;
+        self.config.allow(&op)?;
         let target = self.config.target();
         let mut args = args.clone();
         let mut pages: Vec<Json> = Vec::new();
@@ -368,7 +431,7 @@ impl Executor {
         let param = rec.continuation_param.as_ref().map(|p| p.to_string());
         loop {
             let prepared = op.prepare(&to_value(&args), &target)?;
-            let raw = self.send(&prepared)?;
+            let raw = self.send(&prepared, deadline)?;
             if raw.status >= 300 {
                 return Err(self.status_error(&prepared, &raw));
             }
