@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 
 use base64::Engine;
 use fake_ado::{FakeAdo, Options};
+use opcat_compiler::agent::http::{Config, Executor, Paging, Secret};
 use opcat_compiler::emit;
-use opcat_compiler::exec::{Config, Executor, Paging, Secret};
 use opcat_compiler::read::VersionSelect;
 use opcat_compiler::render::{self, RenderOptions};
 use opcat_runtime::Catalog;
@@ -56,6 +56,7 @@ fn config(base_url: &str) -> Config {
         service: None,
         base_url: Some(base_url.into()),
         token: Some(Secret::new(TOKEN)),
+        ..Config::default()
     }
 }
 
@@ -541,7 +542,14 @@ fn all_pages_follows_continuation_tokens() {
 fn a_hostile_server_cannot_make_the_token_appear() {
     let f = fixture();
     let routes: Vec<_> = f.fake.routes.iter().cloned().collect();
-    let echo = FakeAdo::start(routes, TOKEN, Options { echo_auth: true });
+    let echo = FakeAdo::start(
+        routes,
+        TOKEN,
+        Options {
+            echo_auth: true,
+            ..Options::default()
+        },
+    );
     let cat = catalog_arg();
     for extra in [&[][..], &["--json"][..]] {
         let mut args = vec![
@@ -611,8 +619,8 @@ fn prepare_agrees_with_every_contract() {
 
 #[test]
 fn agent_tool_answers_fit_their_budget_and_lead_to_a_call() {
+    use opcat_compiler::agent::tools;
     use opcat_compiler::render::measure::count_tokens;
-    use opcat_compiler::tools;
     let f = fixture();
     for (query, area, expect) in [
         (
@@ -627,8 +635,9 @@ fn agent_tool_answers_fit_their_budget_and_lead_to_a_call() {
         ),
         ("create a work item", Some("wit"), "wit.workItems.create"),
     ] {
+        let queries = [query.to_string()];
         for budget in [300, tools::SEARCH_BUDGET] {
-            let text = tools::search_text(&f.catalog, query, area, Some(10), budget).unwrap();
+            let text = tools::search_text(&f.catalog, &queries, area, Some(10), budget).unwrap();
             assert!(
                 count_tokens(&text) <= budget,
                 "{query}: {} tokens > {budget}\n{text}",
@@ -636,17 +645,17 @@ fn agent_tool_answers_fit_their_budget_and_lead_to_a_call() {
             );
             assert!(text.contains(expect), "{query} (budget {budget}):\n{text}");
         }
-        // With the default budget the expected hit carries its one-line signature.
+        // With the default budget the expected hit carries its declaration as a program
+        // calls it, on one line.
         let text =
-            tools::search_text(&f.catalog, query, area, Some(10), tools::SEARCH_BUDGET).unwrap();
+            tools::search_text(&f.catalog, &queries, area, Some(10), tools::SEARCH_BUDGET).unwrap();
         let line = text
             .lines()
             .skip_while(|l| !l.starts_with(expect))
             .nth(1)
             .unwrap_or_default();
-        let method = expect.rsplit('.').next().unwrap();
         assert!(
-            line.trim_start().starts_with(&format!("{method}(")) && !line.contains("/**"),
+            line.trim_start().starts_with(&format!("api.{expect}(")) && !line.contains("/**"),
             "{query}: {line}"
         );
     }

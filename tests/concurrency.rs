@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use opcat_compiler::exec::to_value;
+use opcat_compiler::agent::http::to_value;
 use opcat_compiler::read::VersionSelect;
 use opcat_runtime::prepare::{Target, Value};
 use opcat_runtime::{Catalog, SearchMode, SearchOptions};

@@ -14,9 +14,9 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use fake_ado::{FakeAdo, Options};
-use opcat_compiler::exec::to_value;
+use opcat_compiler::agent::http::to_value;
+use opcat_compiler::agent::tools::{self, MAX_CALL_CHARS, SEARCH_BUDGET};
 use opcat_compiler::read::VersionSelect;
-use opcat_compiler::tools::{self, MAX_CALL_CHARS, SEARCH_BUDGET};
 use opcat_runtime::Catalog;
 use opcat_runtime::prepare::Target;
 use serde_json::{Value as Json, json};
@@ -77,8 +77,14 @@ impl Mix {
             if let Some(a) = area {
                 args["area"] = json!(a);
             }
-            let want =
-                tools::search_text(catalog, query, area, Some(limit), SEARCH_BUDGET).unwrap();
+            let want = tools::search_text(
+                catalog,
+                &[query.to_string()],
+                area,
+                Some(limit),
+                SEARCH_BUDGET,
+            )
+            .unwrap();
             searches.push((args, Expect::Exact(want)));
         }
         searches.push((

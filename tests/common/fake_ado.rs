@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine;
@@ -49,6 +50,9 @@ pub struct Seen {
     pub body: Vec<u8>,
     /// The operation answered, if any.
     pub op_id: Option<String>,
+    /// The status and JSON body the fake answered with.
+    pub status: u16,
+    pub answered: Option<Json>,
 }
 
 impl Seen {
@@ -67,6 +71,9 @@ pub struct FakeAdo {
     pub base_url: String,
     pub routes: Arc<Vec<Route>>,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// Requests being answered now, and the most there ever were at once.
+    pub in_flight: Arc<AtomicUsize>,
+    pub max_in_flight: Arc<AtomicUsize>,
 }
 
 /// Options of the fake.
@@ -75,6 +82,13 @@ pub struct Options {
     /// Put the received `Authorization` header into every JSON object body as `_echo`
     /// (a hostile server, for the redaction tests).
     pub echo_auth: bool,
+    /// A `{name}` path segment matches any value, not only the example's recorded one
+    /// (routes whose recorded values agree still win): the chained programs of
+    /// tests/execute.rs feed one answer's ids into the next call, and the examples of two
+    /// operations seldom recorded the same ids.
+    pub any_path_value: bool,
+    /// Wait this long before answering (a slow server: wall-time and concurrency tests).
+    pub delay_ms: u64,
 }
 
 fn read_json(path: &Path) -> Option<Json> {
@@ -197,11 +211,29 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How a path segment matched its template segment.
+#[derive(PartialEq)]
+enum Segment {
+    Literal,
+    /// A `{name}` segment equal to the recorded value (or with none recorded).
+    Recorded,
+    /// A `{name}` segment of another value (only with `any_path_value`).
+    Other,
+}
+
 /// Matches one path segment against a template segment (`{id}`, `${type}`, `_apis`):
-/// `None` when it does not match, else whether the segment was all literal.
-fn segment_matches(r: &Route, template: &str, raw: &str, decoded: &str) -> Option<bool> {
+/// `None` when it does not match.
+fn segment_matches(
+    r: &Route,
+    template: &str,
+    raw: &str,
+    decoded: &str,
+    any_value: bool,
+) -> Option<Segment> {
     let Some(open) = template.find('{') else {
-        return template.eq_ignore_ascii_case(decoded).then_some(true);
+        return template
+            .eq_ignore_ascii_case(decoded)
+            .then_some(Segment::Literal);
     };
     let close = template.find('}')?;
     let (prefix, name, suffix) = (
@@ -224,19 +256,26 @@ fn segment_matches(r: &Route, template: &str, raw: &str, decoded: &str) -> Optio
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| scalar_text(v));
         if recorded.is_some_and(|rec| !rec.eq_ignore_ascii_case(value)) {
-            return None;
+            return any_value.then_some(Segment::Other);
         }
     }
-    Some(false)
+    Some(Segment::Recorded)
 }
 
 /// The best route for a request: most literal segments, then most fixed query keys, then
-/// most recorded query values equal to the request's; the first on a tie.
-fn find<'a>(routes: &'a [Route], method: &str, path: &str, query: &str) -> Option<&'a Route> {
+/// most path values equal to the recorded ones, then most recorded query values equal to
+/// the request's; the first on a tie.
+fn find<'a>(
+    routes: &'a [Route],
+    method: &str,
+    path: &str,
+    query: &str,
+    any_value: bool,
+) -> Option<&'a Route> {
     let raw: Vec<&str> = path.split('/').collect();
     let segs: Vec<String> = raw.iter().map(|s| decode(s)).collect();
     let pairs = query_pairs(query);
-    let mut best: Option<((usize, usize, usize), &Route)> = None;
+    let mut best: Option<((usize, usize, usize, usize), &Route)> = None;
     for r in routes {
         if r.method != method || r.segments.len() != segs.len() {
             continue;
@@ -249,12 +288,13 @@ fn find<'a>(routes: &'a [Route], method: &str, path: &str, query: &str) -> Optio
         {
             continue;
         }
-        let mut literal = 0;
+        let (mut literal, mut recorded) = (0, 0);
         let mut ok = true;
         for ((t, s), raw) in r.segments.iter().zip(&segs).zip(&raw) {
-            match segment_matches(r, t, raw, s) {
-                Some(true) => literal += 1,
-                Some(false) => {}
+            match segment_matches(r, t, raw, s, any_value) {
+                Some(Segment::Literal) => literal += 1,
+                Some(Segment::Recorded) => recorded += 1,
+                Some(Segment::Other) => {}
                 None => {
                     ok = false;
                     break;
@@ -273,7 +313,7 @@ fn find<'a>(routes: &'a [Route], method: &str, path: &str, query: &str) -> Optio
                 })
             })
             .count();
-        let score = (literal, r.fixed_query.len(), same_values);
+        let score = (literal, r.fixed_query.len(), recorded, same_values);
         if best.as_ref().is_none_or(|(b, _)| score > *b) {
             best = Some((score, r));
         }
@@ -291,6 +331,8 @@ impl FakeAdo {
             base_url,
             routes: Arc::new(routes),
             seen: Arc::new(Mutex::new(Vec::new())),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            max_in_flight: Arc::new(AtomicUsize::new(0)),
         };
         let expected_auth = format!(
             "Basic {}",
@@ -342,14 +384,22 @@ impl FakeAdo {
             .unwrap_or(0);
         let mut body = vec![0; len];
         reader.read_exact(&mut body)?;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        if options.delay_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(options.delay_ms));
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-        let route = find(&self.routes, &method, path, query);
+        let route = find(&self.routes, &method, path, query, options.any_path_value);
         let mut seen = Seen {
             method: method.clone(),
             target: target.clone(),
             headers: headers.clone(),
             body,
             op_id: None,
+            status: 0,
+            answered: None,
         };
         let received_auth = seen.header("authorization").unwrap_or("").to_string();
         let pairs = query_pairs(query);
@@ -413,6 +463,8 @@ impl FakeAdo {
         {
             map.insert("_echo".into(), Json::String(received_auth.clone()));
         }
+        seen.status = status;
+        seen.answered = json.clone();
         self.seen.lock().unwrap().push(seen);
         let body = match &json {
             Some(Json::String(s)) if status < 300 => s.clone().into_bytes(),
