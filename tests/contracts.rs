@@ -46,33 +46,21 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// `OPCAT_TSC`, else `<workspace>/target/tsc/node_modules/.bin/tsc`, installed with npm when
-/// missing. Without npm the test fails: it must never pass without running the compiler.
+/// `OPCAT_TSC`, else `<workspace>/.cache/tsc/node_modules/.bin/tsc`, which
+/// `scripts/setup-tests.sh` installs (the README's test command runs it). Without it the test
+/// fails: it must never pass without running the compiler.
 fn tsc() -> PathBuf {
     if let Some(p) = std::env::var_os("OPCAT_TSC") {
         return PathBuf::from(p);
     }
-    let prefix = workspace().join("target/tsc");
-    let bin = prefix.join("node_modules/.bin/tsc");
-    if bin.exists() {
-        return bin;
-    }
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(&prefix)
-        .arg(TYPESCRIPT)
-        .status();
-    match status {
-        Ok(s) if s.success() && bin.exists() => bin,
-        Ok(s) => panic!(
-            "`npm install --prefix {} {TYPESCRIPT}` failed ({s}); install it or set OPCAT_TSC",
-            prefix.display()
-        ),
-        Err(e) => panic!(
-            "npm not found ({e}): the contract validity test needs node and npm to install \
-             {TYPESCRIPT}, or OPCAT_TSC pointing at a tsc binary"
-        ),
-    }
+    let bin = workspace().join(".cache/tsc/node_modules/.bin/tsc");
+    assert!(
+        bin.exists(),
+        "no TypeScript compiler at {}: run scripts/setup-tests.sh (it installs {TYPESCRIPT}), \
+         or set OPCAT_TSC to a tsc binary",
+        bin.display()
+    );
+    bin
 }
 
 /// Runs `tsc --noEmit --strict` over `files` in `dir`; returns (success, output).
