@@ -497,10 +497,17 @@ fn recording_server() -> (String, Arc<Mutex<Vec<String>>>) {
 
 #[test]
 fn on_premises_operations_go_to_the_configured_collection_only() {
-    // A catalog of every version of one area, on-premises folders included.
+    // A catalog of one area whose only version is an on-premises one (in a catalog of
+    // every version, an id names the newest, cloud, version).
     let specs = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(common::azure_specs().join("core"), specs.path().join("core"))
-        .unwrap();
+    let area = specs.path().join("core");
+    std::fs::create_dir(&area).unwrap();
+    let version = "azure-devops-server-7.1";
+    std::os::unix::fs::symlink(
+        common::azure_specs().join("core").join(version),
+        area.join(version),
+    )
+    .unwrap();
     let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
     let contracts = render::render_catalog(&build.catalog, &RenderOptions::default());
     let bytes = emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();

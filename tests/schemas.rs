@@ -23,7 +23,8 @@ fn manifest_and_cli_output_schemas_are_current() {
             "search.schema.json",
             "show.schema.json",
             "bench.schema.json",
-            "call.schema.json"
+            "call.schema.json",
+            "exec.schema.json"
         ]
     );
     let files = [
@@ -31,6 +32,7 @@ fn manifest_and_cli_output_schemas_are_current() {
         expect_file!["../schemas/show.schema.json"],
         expect_file!["../schemas/bench.schema.json"],
         expect_file!["../schemas/call.schema.json"],
+        expect_file!["../schemas/exec.schema.json"],
     ];
     for ((_, schema), file) in outputs.iter().zip(files) {
         file.assert_eq(&(serde_json::to_string_pretty(schema).unwrap() + "\n"));

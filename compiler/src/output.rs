@@ -174,6 +174,10 @@ pub fn schemas() -> Vec<(&'static str, serde_json::Value)> {
         ("show.schema.json", v(schemars::schema_for!(ShowOutput))),
         ("bench.schema.json", v(schemars::schema_for!(BenchOutput))),
         ("call.schema.json", v(schemars::schema_for!(CallOutput))),
+        (
+            "exec.schema.json",
+            v(schemars::schema_for!(crate::agent::tools::ExecAnswer)),
+        ),
     ]
 }
 

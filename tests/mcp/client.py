@@ -1,13 +1,19 @@
 """MCP session against `opcat serve`, driven by the official Python SDK (`mcp`, pinned in
-.ci/run). Run by tests/mcp.rs, which starts the fake Azure DevOps and passes:
+tests/mcp/requirements.txt, installed into .cache/venv by scripts/setup-tests.sh). Run by
+tests/mcp.rs, which starts the fake Azure DevOps and passes:
 
   OPCAT_BIN      the opcat binary          OPCAT_CATALOG  the artifact
   OPCAT_BASE_URL the fake, on loopback     AZURE_DEVOPS_PAT the planted token
   EXPECTED_FILE  JSON: {"id", "args", "body"} of one recorded example
+  EXEC_BASE_URL  a second fake, whose path values match any value (ids flow between calls)
+  CHAINS_FILE    JSON: [{"name", "code"}] the chained programs of tests/common/programs.rs
+  ANSWERS_FILE   where to write [{"name", "answer"}]: each program's `execute` answer
 
 It lists the tools, runs search -> contract -> call as an agent would, checks argument
-errors and unknown ids come back as tool errors, and that no answer holds the token.
-Exits non-zero with a message on the first failed check.
+errors and unknown ids come back as tool errors, then, in a second session, runs each
+chained program through `execute` (tests/mcp.rs checks the answers against what the fake
+saw) and a failing one, and checks that no answer holds the token. Exits non-zero with a
+message on the first failed check.
 """
 
 import asyncio
@@ -48,18 +54,25 @@ def is_error(result):
     return False
 
 
-async def main():
-    expected = json.load(open(os.environ["EXPECTED_FILE"], encoding="utf-8"))
-    params = StdioServerParameters(
+def server(base_url):
+    return StdioServerParameters(
         command=os.environ["OPCAT_BIN"],
         args=["serve", "--catalog", os.environ["OPCAT_CATALOG"], "--org", "fabrikam"],
         env={
             "AZURE_DEVOPS_PAT": TOKEN,
-            "OPCAT_BASE_URL": os.environ["OPCAT_BASE_URL"],
+            "OPCAT_BASE_URL": base_url,
             "PATH": os.environ.get("PATH", ""),
         },
     )
-    async with stdio_client(params) as (read, write):
+
+
+def schema_of(tool):
+    return getattr(tool, "input_schema", None) or getattr(tool, "inputSchema", None)
+
+
+async def main():
+    expected = json.load(open(os.environ["EXPECTED_FILE"], encoding="utf-8"))
+    async with stdio_client(server(os.environ["OPCAT_BASE_URL"])) as (read, write):
         async with ClientSession(read, write) as session:
             init = await session.initialize()
             info = getattr(init, "server_info", None) or getattr(init, "serverInfo", None)
@@ -67,17 +80,14 @@ async def main():
 
             tools = (await session.list_tools()).tools
             names = sorted(t.name for t in tools)
-            check(names == ["call", "contract", "search"], f"tools: {names}")
+            check(names == ["call", "contract", "execute", "search"], f"tools: {names}")
             for t in tools:
                 check(len(t.description or "") > 80, f"{t.name}: description too short")
-                schema = getattr(t, "input_schema", None) or getattr(t, "inputSchema", None)
+                schema = schema_of(t)
                 check(schema and schema.get("type") == "object", f"{t.name}: input schema {schema}")
-            call_schema = next(
-                getattr(t, "input_schema", None) or getattr(t, "inputSchema", None)
-                for t in tools
-                if t.name == "call"
-            )
-            check(set(call_schema["required"]) == {"id"}, f"call requires {call_schema.get('required')}")
+            required = {t.name: set(schema_of(t).get("required", [])) for t in tools}
+            check(required["call"] == {"id"}, f"call requires {required['call']}")
+            check(required["execute"] == {"code"}, f"execute requires {required['execute']}")
 
             # search: the pull request lookup an agent would make.
             r = await session.call_tool("search", {"query": "get a pull request by its id", "area": "git", "limit": 5})
@@ -125,6 +135,31 @@ async def main():
             check(is_error(r), "a 404 is a tool error")
             msg = text_of(r)
             check("HTTP 404" in msg and "no recorded example" in msg, msg)
+
+    # execute: each chained program in one call, in a session against the second fake.
+    chains = json.load(open(os.environ["CHAINS_FILE"], encoding="utf-8"))
+    answers = []
+    async with stdio_client(server(os.environ["EXEC_BASE_URL"])) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            for chain in chains:
+                r = await session.call_tool("execute", {"code": chain["code"]})
+                body = text_of(r)
+                check(not is_error(r), f"{chain['name']}: execute failed: {body[:800]}")
+                answers.append({"name": chain["name"], "answer": json.loads(body)})
+            # A program that fails: a tool error with the line, the nearest ids and the
+            # calls made before it.
+            r = await session.call_tool(
+                "execute",
+                {"code": "const p = await api.core.projects.list({});\nreturn await api.core.projects.lst({});"},
+            )
+            check(is_error(r), "a failing program is a tool error")
+            failed = json.loads(text_of(r))
+            check(failed["error"].get("line") == 2, f"error line: {failed['error']}")
+            check("core.projects.list" in failed["error"]["message"], f"nearest ids: {failed['error']}")
+            check([c["id"] for c in failed["calls"]] == ["core.projects.list"], f"calls: {failed['calls']}")
+    with open(os.environ["ANSWERS_FILE"], "w", encoding="utf-8") as f:
+        json.dump(answers, f)
     print("mcp session ok")
 
 
