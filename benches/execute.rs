@@ -93,7 +93,8 @@ fn loopback(delay: Duration) -> String {
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                         body.len()
                     );
-                    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err() {
+                    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err()
+                    {
                         return;
                     }
                 }
@@ -134,7 +135,11 @@ impl Host for NoHost {
 fn percentiles(name: &str, mut ms: Vec<f64>) -> f64 {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
-    println!("{name:<28} p50 {:>7.3} ms   p99 {:>7.3} ms", at(0.5), at(0.99));
+    println!(
+        "{name:<28} p50 {:>7.3} ms   p99 {:>7.3} ms",
+        at(0.5),
+        at(0.99)
+    );
     at(0.5)
 }
 
@@ -169,7 +174,12 @@ fn main() {
     let trivial = sandbox::run("return 1", &limits, no_host.clone());
     assert_eq!(trivial.result, json!(1), "{:?}", trivial.error);
     let (one, _) = tools::execute(&fast, ONE_CALL, &limits, budget);
-    assert_eq!(one.result, json!(["Fabrikam", "Contoso"]), "{:?}", one.error);
+    assert_eq!(
+        one.result,
+        json!(["Fabrikam", "Contoso"]),
+        "{:?}",
+        one.error
+    );
     let args = json!({});
     let call = |a: &Agent| {
         tools::call_text(
@@ -211,7 +221,11 @@ fn main() {
     // Memory: the QuickJS heap at the end of a run, and the resident set with 8 runs in
     // flight, each waiting on a call the server holds for 300 ms.
     let mut heap: Vec<u64> = (0..50)
-        .map(|_| tools::execute(&fast, ONE_CALL, &limits, budget).0.memory_bytes)
+        .map(|_| {
+            tools::execute(&fast, ONE_CALL, &limits, budget)
+                .0
+                .memory_bytes
+        })
         .collect();
     heap.sort_unstable();
     println!(

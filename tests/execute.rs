@@ -161,7 +161,12 @@ fn chained_programs_run_end_to_end() {
         }
         // Every call is listed with its method, status and time.
         for c in answer["calls"].as_array().unwrap() {
-            assert!(c["status"].as_u64().is_some_and(|s| (200..300).contains(&s)), "{c}");
+            assert!(
+                c["status"]
+                    .as_u64()
+                    .is_some_and(|s| (200..300).contains(&s)),
+                "{c}"
+            );
             assert!(c["method"].is_string() && c["ms"].is_u64(), "{c}");
         }
     }
@@ -194,15 +199,28 @@ fn the_cli_prints_the_result_and_documents_exit_codes() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     let names: Json = serde_json::from_str(&stdout).unwrap();
     assert!(names.as_array().is_some_and(|a| !a.is_empty()), "{names}");
-    assert!(stderr.contains("call GET core.projects.list -> 200"), "{stderr}");
-    assert!(stderr.contains("n "), "console lines go to stderr: {stderr}");
+    assert!(
+        stderr.contains("call GET core.projects.list -> 200"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("n "),
+        "console lines go to stderr: {stderr}"
+    );
     let help = Command::new(env!("CARGO_BIN_EXE_opcat"))
         .args(["exec", "--help"])
         .output()
         .unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
-    for code in ["0  the program returned", "1  the program failed", "3  a limit"] {
-        assert!(help.contains(code), "exit code {code:?} undocumented:\n{help}");
+    for code in [
+        "0  the program returned",
+        "1  the program failed",
+        "3  a limit",
+    ] {
+        assert!(
+            help.contains(code),
+            "exit code {code:?} undocumented:\n{help}"
+        );
     }
 }
 
@@ -230,7 +248,10 @@ fn errors_carry_the_programs_line_every_problem_and_the_status() {
     let (out, answer) = exec(code, Some(&broken.base_url), &[]);
     assert_eq!(out.status.code(), Some(1), "{answer}");
     assert_eq!(answer["error"]["status"], 404, "{answer}");
-    assert_eq!(answer["error"]["line"], 1, "the first call failed first: {answer}");
+    assert_eq!(
+        answer["error"]["line"], 1,
+        "the first call failed first: {answer}"
+    );
     // An unknown id names the nearest ids.
     let (_, answer) = exec(
         "return await api.git.repositories.lst({project: 'p'});",
@@ -275,7 +296,11 @@ fn continuation_tokens_can_be_followed_from_a_program() {
     assert!(out.status.success(), "{answer}");
     assert_eq!(answer["result"]["pages"], 2, "{answer}");
     assert_eq!(answer["result"]["token"], Json::Null, "{answer}");
-    assert_eq!(call_ids(&answer).len(), 3, "two pages, then allPages: {answer}");
+    assert_eq!(
+        call_ids(&answer).len(),
+        3,
+        "two pages, then allPages: {answer}"
+    );
 }
 
 #[test]
@@ -433,7 +458,11 @@ return out;
             "{}",
             s.target
         );
-        assert_eq!(path.split('/').count(), 6, "the value stayed one segment: {path}");
+        assert_eq!(
+            path.split('/').count(),
+            6,
+            "the value stayed one segment: {path}"
+        );
         assert!(!path.contains("//") && !path.contains("/../"), "{path}");
     }
 }
@@ -544,5 +573,11 @@ fn on_premises_operations_go_to_the_configured_collection_only() {
         seen[0]
     );
     let host = url.trim_start_matches("http://");
-    assert!(seen[0].to_ascii_lowercase().contains(&format!("host: {host}")), "{}", seen[0]);
+    assert!(
+        seen[0]
+            .to_ascii_lowercase()
+            .contains(&format!("host: {host}")),
+        "{}",
+        seen[0]
+    );
 }

@@ -41,7 +41,10 @@ fn python_with_mcp() -> String {
     match probe {
         Ok(out) if out.status.success() => {
             let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-            assert_eq!(version, PIN, "{python} has mcp {version}, the test pins {PIN}");
+            assert_eq!(
+                version, PIN,
+                "{python} has mcp {version}, the test pins {PIN}"
+            );
             python
         }
         Ok(out) => panic!(

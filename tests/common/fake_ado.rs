@@ -275,7 +275,9 @@ fn find<'a>(
     let raw: Vec<&str> = path.split('/').collect();
     let segs: Vec<String> = raw.iter().map(|s| decode(s)).collect();
     let pairs = query_pairs(query);
-    let mut best: Option<((usize, usize, usize, usize), &Route)> = None;
+    // (literal segments, fixed query keys, recorded path values, recorded query values)
+    type Score = (usize, usize, usize, usize);
+    let mut best: Option<(Score, &Route)> = None;
     for r in routes {
         if r.method != method || r.segments.len() != segs.len() {
             continue;

@@ -16,7 +16,6 @@
 
 use serde_json::Value as Json;
 
-
 /// One request the fake answered, as a check sees it.
 pub struct Answered<'a> {
     pub op_id: &'a str,
@@ -96,7 +95,11 @@ return {
         )],
         result: |r, seen| {
             let repos = answer(seen, "git.repositories.list")?;
-            same("repository", r.get("repository"), at(repos, "/value/0/name")?)?;
+            same(
+                "repository",
+                r.get("repository"),
+                at(repos, "/value/0/name")?,
+            )?;
             let prs = answer(seen, "git.pullRequests.getPullRequests")?;
             let want = each(prs, "/value", "/pullRequestId")?;
             let got = each(r, "/pullRequests", "/id")?;
@@ -127,7 +130,11 @@ return items.value.map((w: any) => ({ id: w.id, title: w.fields["System.Title"] 
 ```"#,
         ops: &["wit.wiql.queryByWiql", "wit.workItems.list"],
         ordered: true,
-        flows: &[("wit.wiql.queryByWiql", "/workItems/0/id", "wit.workItems.list")],
+        flows: &[(
+            "wit.wiql.queryByWiql",
+            "/workItems/0/id",
+            "wit.workItems.list",
+        )],
         result: |r, seen| {
             let items = answer(seen, "wit.workItems.list")?;
             let want = each(items, "/value", "/id")?;
@@ -205,7 +212,11 @@ return {
         ],
         result: |r, seen| {
             let defs = answer(seen, "release.definitions.list")?;
-            same("definition", r.get("definition"), at(defs, "/value/0/name")?)?;
+            same(
+                "definition",
+                r.get("definition"),
+                at(defs, "/value/0/name")?,
+            )?;
             let release = answer(seen, "release.releases.getRelease")?;
             same("release", r.get("release"), at(release, "/name")?)?;
             let want = each(release, "/environments", "/name")?;
@@ -278,11 +289,19 @@ return {
   branches: branches.value.map((b) => b.name),
   recent: commits.value.map((c) => c.commitId),
 };"#,
-        ops: &["git.repositories.list", "git.refs.list", "git.commits.getCommits"],
+        ops: &[
+            "git.repositories.list",
+            "git.refs.list",
+            "git.commits.getCommits",
+        ],
         ordered: false,
         flows: &[
             ("git.repositories.list", "/value/0/id", "git.refs.list"),
-            ("git.repositories.list", "/value/0/id", "git.commits.getCommits"),
+            (
+                "git.repositories.list",
+                "/value/0/id",
+                "git.commits.getCommits",
+            ),
         ],
         result: |r, seen| {
             let refs = answer(seen, "git.refs.list")?;
@@ -303,7 +322,12 @@ return {
 
 /// Checks a chain's run: `result` is the returned value, `calls` the ids of the answer's
 /// calls (in order), `seen` what the fake answered during the run.
-pub fn check(chain: &Chain, result: &Json, calls: &[String], seen: &[Answered]) -> Result<(), String> {
+pub fn check(
+    chain: &Chain,
+    result: &Json,
+    calls: &[String],
+    seen: &[Answered],
+) -> Result<(), String> {
     let mut got: Vec<&str> = calls.iter().map(String::as_str).collect();
     let mut want = chain.ops.to_vec();
     if !chain.ordered {
@@ -315,7 +339,10 @@ pub fn check(chain: &Chain, result: &Json, calls: &[String], seen: &[Answered]) 
     }
     let answered: Vec<&str> = seen.iter().map(|s| s.op_id).collect();
     if answered.len() != chain.ops.len() || chain.ops.iter().any(|o| !answered.contains(o)) {
-        return Err(format!("the fake answered {answered:?}, want {:?}", chain.ops));
+        return Err(format!(
+            "the fake answered {answered:?}, want {:?}",
+            chain.ops
+        ));
     }
     for (from, pointer, to) in chain.flows {
         let value = at(answer(seen, from)?, pointer)?;
