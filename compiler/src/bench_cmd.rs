@@ -32,6 +32,10 @@ pub struct BenchArgs {
     /// Timed passes over the query set (after one warm-up pass) for the latency figures.
     #[arg(long, default_value_t = 5, value_name = "N")]
     repeat: usize,
+    /// Also measure each mode without the structural re-rank (reported as `<mode>-rerank`),
+    /// to see what it changes in the same run.
+    #[arg(long)]
+    without_rerank: bool,
     /// Also list the queries whose primary operation is not in the top 5.
     #[arg(long)]
     misses: bool,
@@ -71,7 +75,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let mut modes = Vec::new();
     for &mode in &args.modes {
-        modes.push(measure(&catalog, &queries, mode, args.repeat.max(1), None)?);
+        modes.push(measure(&catalog, &queries, mode, true, args.repeat.max(1), None)?);
+        if args.without_rerank {
+            modes.push(measure(&catalog, &queries, mode, false, args.repeat.max(1), None)?);
+        }
     }
     if args.full_model {
         let mut model = crate::query_cmd::QueryModel::load(&catalog)?;
@@ -81,6 +88,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
                     &catalog,
                     &queries,
                     mode,
+                    true,
                     args.repeat.max(1),
                     Some(&mut model),
                 )?;
@@ -173,12 +181,14 @@ fn measure(
     catalog: &Catalog,
     queries: &[Query],
     mode: SearchMode,
+    rerank: bool,
     repeat: usize,
     mut model: Option<&mut crate::query_cmd::QueryModel>,
 ) -> Result<BenchMode> {
     let opts = SearchOptions {
         limit: TOP,
         mode,
+        rerank,
         ..SearchOptions::default()
     };
     // One search, the query embedded by the full model when given (timed with it).
@@ -220,10 +230,10 @@ fn measure(
         })
         .collect();
     Ok(BenchMode {
-        mode: if with_model {
-            format!("{mode}+model")
-        } else {
-            mode.to_string()
+        mode: match (with_model, rerank) {
+            (true, _) => format!("{mode}+model"),
+            (false, true) => mode.to_string(),
+            (false, false) => format!("{mode}-rerank"),
         },
         recall_at_1: scores.recall[0],
         recall_at_5: scores.recall[1],

@@ -14,11 +14,17 @@ pub const DEFAULT_CATALOG: &str = "dist/azure-devops.opcat";
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// What you are looking for, in words or by name.
-    query: String,
-    /// Most hits to show.
-    #[arg(long, default_value_t = 10)]
-    limit: usize,
+    /// What you are looking for, in words or by name; several queries (one per intent of a
+    /// task) are answered one after the other.
+    #[arg(required = true, value_name = "QUERY")]
+    queries: Vec<String>,
+    /// Print what the MCP `search` tool answers a model for these queries: declarations
+    /// (`api.<id>(args): Promise<R>`) and result fields within the tool's token budget.
+    #[arg(long)]
+    answer: bool,
+    /// Most hits to show per query (default 10; with --answer, the tool's default).
+    #[arg(long)]
+    limit: Option<usize>,
     /// Ranking: bm25 (words), dense (embeddings), hybrid (both, fused by rank).
     #[arg(long, value_name = "bm25|dense|hybrid", default_value_t = SearchMode::default())]
     mode: SearchMode,
@@ -35,6 +41,9 @@ pub struct SearchArgs {
     /// Only operations that do not change state.
     #[arg(long)]
     read_only: bool,
+    /// Rank by text only, without the structural re-rank (to compare).
+    #[arg(long)]
+    no_rerank: bool,
     /// Only this version folder (7.2).
     #[arg(long)]
     version: Option<String>,
@@ -104,26 +113,61 @@ pub fn open(path: &PathBuf) -> Result<Catalog> {
 pub fn search(args: SearchArgs) -> Result<ExitCode> {
     let catalog = open(&args.catalog)?;
     let opts = SearchOptions {
-        limit: args.limit,
+        limit: args.limit.unwrap_or(10),
         mode: args.mode,
         area: args.area,
         method: args.method,
         read_only: args.read_only,
         version: args.version,
+        rerank: !args.no_rerank,
     };
-    let vector = if args.full_model {
-        Some(QueryModel::load(&catalog)?.embed(&args.query)?)
+    if args.answer {
+        let text = opcat_compiler::agent::tools::search_text(
+            &catalog,
+            &args.queries,
+            opts.area.as_deref(),
+            args.limit,
+            opcat_compiler::agent::tools::SEARCH_BUDGET,
+        )?;
+        println!("{text}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.json && args.queries.len() > 1 {
+        bail!("--json takes one query (schemas/search.schema.json); got {}", args.queries.len());
+    }
+    let mut model = if args.full_model {
+        Some(QueryModel::load(&catalog)?)
     } else {
         None
     };
-    let result = catalog.search_with_vector(&args.query, vector.as_deref(), &opts)?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&SearchOutput::new(&args.query, &result))?
-        );
-        return Ok(ExitCode::SUCCESS);
+    let mut found = false;
+    for query in &args.queries {
+        let vector = match model.as_mut() {
+            Some(m) => Some(m.embed(query)?),
+            None => None,
+        };
+        let result = catalog.search_with_vector(query, vector.as_deref(), &opts)?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&SearchOutput::new(query, &result))?
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        if args.queries.len() > 1 {
+            println!("## {query}");
+        }
+        print_hits(&result);
+        found |= !result.hits.is_empty();
     }
+    Ok(if found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_hits(result: &opcat_runtime::SearchResult<'_>) {
     if result.weak {
         println!("(no good match: the best hits below match the query weakly)");
     }
@@ -148,9 +192,7 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     }
     if result.hits.is_empty() {
         println!("no operation matches");
-        return Ok(ExitCode::from(1));
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn show(args: ShowArgs) -> Result<ExitCode> {

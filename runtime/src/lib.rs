@@ -40,6 +40,7 @@ pub mod format;
 pub mod glossary;
 pub mod index;
 pub mod prepare;
+mod rerank;
 mod search;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 use crate::error::Error;
 use crate::glossary;
 use crate::index::{self, FIELDS};
+use crate::rerank::{self, QueryShape};
 use crate::{Catalog, Operation};
 
 /// A best BM25 score below this means no operation matches the query well: the caller is
@@ -90,6 +91,9 @@ pub struct SearchOptions {
     pub read_only: bool,
     /// Only this version folder (`7.2`).
     pub version: Option<String>,
+    /// Re-rank the best candidates by structure (the query's action and object against
+    /// each operation's method and path; [`crate::rerank`]). On by default.
+    pub rerank: bool,
 }
 
 impl Default for SearchOptions {
@@ -101,6 +105,7 @@ impl Default for SearchOptions {
             method: None,
             read_only: false,
             version: None,
+            rerank: true,
         }
     }
 }
@@ -222,7 +227,7 @@ impl Catalog {
         let depth = if mode == SearchMode::Hybrid {
             FUSE_DEPTH.max(limit + 1)
         } else {
-            limit + 1
+            rerank::DEPTH.max(limit + 1)
         };
         let bm25 = match mode {
             SearchMode::Dense => Vec::new(),
@@ -243,6 +248,13 @@ impl Catalog {
             SearchMode::Hybrid if dense.is_empty() => (bm25, weak_bm25),
             SearchMode::Hybrid => (fuse(&[&bm25, &dense]), weak_dense),
         };
+        let mut ranked = ranked;
+        if opts.rerank {
+            let shape = QueryShape::of(query);
+            rerank::rerank(&mut ranked, |i| {
+                self.operation_at(i).map(|op| rerank::fit(&shape, &op))
+            });
+        }
         let mut hits: Vec<Hit<'_>> = Vec::new();
         if let Some(op) = self.operation(query).filter(|o| keep(o)) {
             hits.push(Hit {

@@ -1,0 +1,284 @@
+//! Structure-aware re-rank of the top candidates: the query's action (list, get, create,
+//! update, delete, run) and object (the resource noun phrase) against each operation's HTTP
+//! method, path (its resource, its parents, an item or a collection) and summary.
+//!
+//! Word overlap alone ranks siblings together: "list the pull requests of a repository"
+//! shares every word with the pull request's iterations, statuses and threads, whose paths
+//! hold `pullRequests` too. The path tells them apart: the resource an operation is about
+//! is its last literal segment, and an operation whose last segment the query names gains.
+
+use crate::Operation;
+
+/// How many of the best candidates are re-ranked.
+pub const DEPTH: usize = 30;
+
+/// Weights, tuned by a grid search on `benches/queries.jsonl` only (never on the held-out
+/// file), in every mode. A candidate's base score falls by 1/[`DEPTH`] per rank, so 0.1 is
+/// worth three ranks. (A penalty for sub-resources whose parent the query names, a bonus for
+/// a summary equal to the query and a penalty for the wrong item/collection shape were
+/// tried and left out: each lost more queries than it won.)
+const W_HEAD: f32 = 0.10;
+const W_METHOD: f32 = 0.05;
+const W_METHOD_MISMATCH: f32 = -0.10;
+const W_SHAPE: f32 = 0.10;
+/// A query word and a path segment sharing this many leading letters name the same thing
+/// ("changed" / "changes", "repo" / "repositories").
+const PREFIX: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    List,
+    Get,
+    Create,
+    Update,
+    Delete,
+    Run,
+}
+
+/// Whether the query asks for one item or for a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Item,
+    Collection,
+}
+
+/// What the re-rank reads from a query.
+#[derive(Debug)]
+pub struct QueryShape {
+    /// Lower-case words.
+    words: Vec<String>,
+    action: Option<Action>,
+    shape: Option<Shape>,
+}
+
+const STOP: &[&str] = &[
+    "a", "an", "the", "of", "for", "in", "on", "to", "by", "its", "their", "my", "all", "and",
+    "or", "with", "from", "at", "as", "is", "are", "this", "that", "given", "specified",
+    "specific", "one", "some", "me", "i", "it", "be", "into", "under",
+];
+
+fn verb(word: &str) -> Option<Action> {
+    Some(match word {
+        "list" | "lists" | "enumerate" | "browse" => Action::List,
+        "get" | "gets" | "show" | "shows" | "retrieve" | "retrieves" | "fetch" | "read"
+        | "view" | "display" | "describe" | "details" | "inspect" => Action::Get,
+        "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
+        | "submit" | "post" => Action::Create,
+        "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
+        | "patch" | "replace" | "move" | "assign" => Action::Update,
+        "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
+        | "purge" | "revoke" => Action::Delete,
+        "run" | "runs" | "queue" | "queues" | "trigger" | "execute" | "start" | "launch"
+        | "rerun" | "retry" => Action::Run,
+        _ => return None,
+    })
+}
+
+/// `repositories` -> `repository`, `pullrequests` -> `pullrequest`, `status` stays.
+fn singular(word: &str) -> String {
+    let w = word;
+    if w.len() > 4 && w.ends_with("ies") {
+        format!("{}y", &w[..w.len() - 3])
+    } else if w.len() > 4
+        && ["sses", "uses", "xes", "ches", "shes"]
+            .iter()
+            .any(|e| w.ends_with(e))
+    {
+        w[..w.len() - 2].to_string()
+    } else if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") {
+        w[..w.len() - 1].to_string()
+    } else {
+        w.to_string()
+    }
+}
+
+fn is_plural(word: &str) -> bool {
+    singular(word) != word
+}
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+impl QueryShape {
+    pub fn of(query: &str) -> QueryShape {
+        let raw: Vec<String> = words(query).collect();
+        let action = raw.iter().take(4).find_map(|w| verb(w));
+        // The object: the first content word after the verb (or from the start).
+        let start = raw
+            .iter()
+            .position(|w| verb(w).is_some())
+            .map_or(0, |i| i + 1);
+        let object = raw[start.min(raw.len())..]
+            .iter()
+            .find(|w| !STOP.contains(&w.as_str()) && verb(w).is_none());
+        // "by id", "pullRequestId 22": one item; "by their ids": several.
+        let by_ids = raw.iter().any(|w| w == "ids");
+        let by_id = !by_ids
+            && raw.iter().any(|w| {
+                w == "id" || (w.len() > 3 && w.ends_with("id")) || w.bytes().all(|b| b.is_ascii_digit())
+            });
+        // The object's head: the last word of the first run of content words ("pull
+        // requests" -> "requests").
+        let head = object.map(|first| {
+            let from = raw.iter().position(|w| w == first).unwrap_or(0);
+            raw[from..]
+                .iter()
+                .take_while(|w| !STOP.contains(&w.as_str()) && verb(w).is_none())
+                .last()
+                .cloned()
+                .unwrap_or_default()
+        });
+        let shape = if by_id {
+            Some(Shape::Item)
+        } else if by_ids {
+            Some(Shape::Collection)
+        } else {
+            match (action, head.as_deref()) {
+                (Some(Action::List), _) => Some(Shape::Collection),
+                (_, Some(h)) if is_plural(h) => Some(Shape::Collection),
+                (Some(Action::Get), Some(_)) => Some(Shape::Item),
+                _ => None,
+            }
+        };
+        QueryShape {
+            words: raw,
+            action,
+            shape,
+        }
+    }
+
+    /// A path segment (`pullrequests`, `workitems`, `refs`) named by the query: as a word,
+    /// as two or three consecutive words run together, singular or plural, or by a word
+    /// sharing its first [`PREFIX`] letters.
+    fn names(&self, segment: &str) -> bool {
+        let seg = singular(&segment.to_lowercase());
+        if seg.len() < 2 {
+            return false;
+        }
+        let prefix = |w: &str| {
+            w.len() >= PREFIX && seg.len() >= PREFIX && w.as_bytes()[..PREFIX] == seg.as_bytes()[..PREFIX]
+        };
+        (0..self.words.len()).any(|i| {
+            let mut joined = String::new();
+            self.words[i..].iter().take(3).any(|w| {
+                joined.push_str(w);
+                joined == seg || singular(&joined) == seg
+            })
+        }) || self.words.iter().any(|w| prefix(w))
+    }
+}
+
+/// The literal segments of a path after `_apis` (or all of them), lower-case; and whether
+/// the path ends with a parameter (an item) rather than a literal (a collection).
+fn segments(path: &str) -> (Vec<String>, bool) {
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let from = parts
+        .iter()
+        .position(|s| s.eq_ignore_ascii_case("_apis"))
+        .map_or(0, |i| i + 1);
+    let literal: Vec<String> = parts[from.min(parts.len())..]
+        .iter()
+        .filter(|s| !s.starts_with('{'))
+        .map(|s| s.to_lowercase())
+        .collect();
+    let item = parts.last().is_some_and(|s| s.starts_with('{'));
+    (literal, item)
+}
+
+/// How well `op` fits the query's structure: a sum of weighted features, 0 for no signal.
+pub fn fit(q: &QueryShape, op: &Operation<'_>) -> f32 {
+    let mut score = 0.0;
+    let (literal, item) = segments(op.path());
+    if literal.last().is_some_and(|head| q.names(head)) {
+        score += W_HEAD;
+    }
+    let method = op.method();
+    if let Some(action) = q.action {
+        let fits = match action {
+            Action::List | Action::Get => method == "GET",
+            Action::Create => method == "POST" || method == "PUT",
+            Action::Update => method == "PATCH" || method == "PUT",
+            Action::Delete => method == "DELETE",
+            Action::Run => method == "POST",
+        };
+        let wrong = match action {
+            Action::List | Action::Get => method == "DELETE" || method == "PATCH",
+            Action::Create | Action::Run => method == "GET" || method == "DELETE",
+            Action::Update => method == "GET" || method == "DELETE",
+            Action::Delete => method != "DELETE",
+        };
+        if fits {
+            score += W_METHOD;
+        } else if wrong {
+            score += W_METHOD_MISMATCH;
+        }
+    }
+    if method == "GET"
+        && let Some(shape) = q.shape
+        && shape == if item { Shape::Item } else { Shape::Collection }
+    {
+        score += W_SHAPE;
+    }
+    score
+}
+
+/// Re-ranks the first [`DEPTH`] of `ranked` (best first): each keeps a score falling
+/// linearly with its rank, plus its structural fit; the rest keep their order behind.
+pub fn rerank(ranked: &mut [(usize, f32)], fit: impl Fn(usize) -> Option<f32>) {
+    let n = ranked.len().min(DEPTH);
+    for (rank, (index, score)) in ranked[..n].iter_mut().enumerate() {
+        let base = 1.0 - rank as f32 / DEPTH as f32;
+        *score = base + fit(*index).unwrap_or(0.0);
+    }
+    ranked[..n].sort_by(|a, b| b.1.total_cmp(&a.1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_names_run_together_segments() {
+        let q = QueryShape::of("list the active pull requests of a repository");
+        assert_eq!(q.action, Some(Action::List));
+        assert_eq!(q.shape, Some(Shape::Collection));
+        assert!(q.names("pullrequests"));
+        assert!(q.names("pullRequests"));
+        assert!(q.names("repositories"));
+        assert!(!q.names("iterations"));
+        assert!(!q.names("threads"));
+        assert!(q.names("repos"));
+        let q = QueryShape::of("get several work items by their ids");
+        assert!(q.names("workitems"));
+        assert_eq!(q.shape, Some(Shape::Collection));
+        assert_eq!(QueryShape::of("get a pull request by id").shape, Some(Shape::Item));
+    }
+
+    #[test]
+    fn a_path_has_its_resource_last() {
+        let (lit, item) = segments(
+            "/{organization}/{project}/_apis/git/repositories/{repositoryId}/pullRequests/{pullRequestId}/iterations",
+        );
+        assert_eq!(lit, ["git", "repositories", "pullrequests", "iterations"]);
+        assert!(!item);
+        let (_, item) = segments("/{organization}/_apis/projects/{projectId}");
+        assert!(item);
+    }
+
+    #[test]
+    fn singulars() {
+        for (p, s) in [
+            ("repositories", "repository"),
+            ("refs", "ref"),
+            ("status", "status"),
+            ("branches", "branch"),
+            ("pullrequests", "pullrequest"),
+            ("statuses", "status"),
+        ] {
+            assert_eq!(singular(p), s);
+        }
+    }
+}
