@@ -73,6 +73,7 @@ fn loopback(delay: Duration) -> String {
     let url = format!("http://{}", listener.local_addr().expect("local addr"));
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
+            let _ = stream.set_nodelay(true);
             std::thread::spawn(move || {
                 let body = br#"{"count":2,"value":[{"id":"1","name":"Fabrikam"},{"id":"2","name":"Contoso"}]}"#;
                 let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
@@ -89,12 +90,15 @@ fn loopback(delay: Duration) -> String {
                         }
                     }
                     std::thread::sleep(delay);
-                    let head = format!(
+                    // One write, no Nagle: two small writes would wait on the client's
+                    // delayed ACK (~40 ms) and measure TCP, not opcat.
+                    let mut answer = format!(
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
                         body.len()
-                    );
-                    if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body).is_err()
-                    {
+                    )
+                    .into_bytes();
+                    answer.extend_from_slice(body);
+                    if stream.write_all(&answer).is_err() {
                         return;
                     }
                 }

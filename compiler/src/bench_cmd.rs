@@ -75,9 +75,23 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     }
     let mut modes = Vec::new();
     for &mode in &args.modes {
-        modes.push(measure(&catalog, &queries, mode, true, args.repeat.max(1), None)?);
+        modes.push(measure(
+            &catalog,
+            &queries,
+            mode,
+            true,
+            args.repeat.max(1),
+            None,
+        )?);
         if args.without_rerank {
-            modes.push(measure(&catalog, &queries, mode, false, args.repeat.max(1), None)?);
+            modes.push(measure(
+                &catalog,
+                &queries,
+                mode,
+                false,
+                args.repeat.max(1),
+                None,
+            )?);
         }
     }
     if args.full_model {

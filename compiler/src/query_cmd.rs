@@ -133,7 +133,10 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if args.json && args.queries.len() > 1 {
-        bail!("--json takes one query (schemas/search.schema.json); got {}", args.queries.len());
+        bail!(
+            "--json takes one query (schemas/search.schema.json); got {}",
+            args.queries.len()
+        );
     }
     let mut model = if args.full_model {
         Some(QueryModel::load(&catalog)?)

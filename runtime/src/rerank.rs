@@ -52,9 +52,40 @@ pub struct QueryShape {
 }
 
 const STOP: &[&str] = &[
-    "a", "an", "the", "of", "for", "in", "on", "to", "by", "its", "their", "my", "all", "and",
-    "or", "with", "from", "at", "as", "is", "are", "this", "that", "given", "specified",
-    "specific", "one", "some", "me", "i", "it", "be", "into", "under",
+    "a",
+    "an",
+    "the",
+    "of",
+    "for",
+    "in",
+    "on",
+    "to",
+    "by",
+    "its",
+    "their",
+    "my",
+    "all",
+    "and",
+    "or",
+    "with",
+    "from",
+    "at",
+    "as",
+    "is",
+    "are",
+    "this",
+    "that",
+    "given",
+    "specified",
+    "specific",
+    "one",
+    "some",
+    "me",
+    "i",
+    "it",
+    "be",
+    "into",
+    "under",
 ];
 
 fn verb(word: &str) -> Option<Action> {
@@ -118,7 +149,9 @@ impl QueryShape {
         let by_ids = raw.iter().any(|w| w == "ids");
         let by_id = !by_ids
             && raw.iter().any(|w| {
-                w == "id" || (w.len() > 3 && w.ends_with("id")) || w.bytes().all(|b| b.is_ascii_digit())
+                w == "id"
+                    || (w.len() > 3 && w.ends_with("id"))
+                    || w.bytes().all(|b| b.is_ascii_digit())
             });
         // The object's head: the last word of the first run of content words ("pull
         // requests" -> "requests").
@@ -159,7 +192,9 @@ impl QueryShape {
             return false;
         }
         let prefix = |w: &str| {
-            w.len() >= PREFIX && seg.len() >= PREFIX && w.as_bytes()[..PREFIX] == seg.as_bytes()[..PREFIX]
+            w.len() >= PREFIX
+                && seg.len() >= PREFIX
+                && w.as_bytes()[..PREFIX] == seg.as_bytes()[..PREFIX]
         };
         (0..self.words.len()).any(|i| {
             let mut joined = String::new();
@@ -254,7 +289,10 @@ mod tests {
         let q = QueryShape::of("get several work items by their ids");
         assert!(q.names("workitems"));
         assert_eq!(q.shape, Some(Shape::Collection));
-        assert_eq!(QueryShape::of("get a pull request by id").shape, Some(Shape::Item));
+        assert_eq!(
+            QueryShape::of("get a pull request by id").shape,
+            Some(Shape::Item)
+        );
     }
 
     #[test]

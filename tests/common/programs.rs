@@ -26,6 +26,9 @@ pub struct Answered<'a> {
 
 pub struct Chain {
     pub name: &'static str,
+    /// The task as a model would put it to one `search` (one query per step): the answer
+    /// must declare every operation the program calls.
+    pub search: &'static [&'static str],
     pub code: &'static str,
     /// The operations the program must call (in this order when `ordered`).
     pub ops: &'static [&'static str],
@@ -74,6 +77,10 @@ fn each(json: &Json, pointer: &str, field: &str) -> Result<Vec<Json>, String> {
 pub const CHAINS: &[Chain] = &[
     Chain {
         name: "repositories-then-active-pull-requests",
+        search: &[
+            "list the git repositories of a project",
+            "list the active pull requests of a repository",
+        ],
         code: r#"const project = "Fabrikam-Fiber-Git";
 const repos = await api.git.repositories.list({ project });
 const repo = repos.value[0];
@@ -110,6 +117,7 @@ return {
     },
     Chain {
         name: "wiql-then-work-items",
+        search: &["run a WIQL query", "get several work items by their ids"],
         code: r#"```ts
 const project = "Fabrikam-Fiber-Git";
 const q = await api.wit.wiql.queryByWiql({
@@ -146,6 +154,7 @@ return items.value.map((w: any) => ({ id: w.id, title: w.fields["System.Title"] 
     },
     Chain {
         name: "create-work-item-then-comment",
+        search: &["create a work item", "add a comment to a work item"],
         code: r#"async () => {
   const project = "Fabrikam-Fiber-Git";
   const bug = await api.wit.workItems.create({
@@ -181,6 +190,11 @@ return items.value.map((w: any) => ({ id: w.id, title: w.fields["System.Title"] 
     },
     Chain {
         name: "release-pipeline-then-latest-release",
+        search: &[
+            "list release definitions",
+            "list the releases of a release definition",
+            "get a release",
+        ],
         code: r#"const project = "MyProject";
 const defs = await api.release.definitions.list({ project });
 const def = defs.value[0];
@@ -228,6 +242,11 @@ return {
     },
     Chain {
         name: "project-team-members",
+        search: &[
+            "list projects",
+            "list the teams of a project",
+            "list the members of a team",
+        ],
         code: r#"interface Named { id: string; name: string }
 const projects = await api.core.projects.list({});
 const project = projects.value[0] as Named;
@@ -277,6 +296,11 @@ return {
     },
     Chain {
         name: "repository-branches-and-commits-in-parallel",
+        search: &[
+            "list the git repositories of a project",
+            "list the branches of a repository",
+            "list the commits of a repository",
+        ],
         code: r#"const project = "Fabrikam-Fiber-Git";
 const repos = await api.git.repositories.list({ project });
 const repo = repos.value[0];

@@ -97,7 +97,9 @@ pub fn search_text(
                         `contract` shows an operation's full types.";
     let mut out = String::new();
     let mut used = count_tokens(NEXT) + 40;
+    // Operations shown so far (a line at least), and those declared with their signature.
     let mut shown: Vec<usize> = Vec::new();
+    let mut declared: Vec<usize> = Vec::new();
     let many = queries.len() > 1;
     for (qi, query) in queries.iter().enumerate() {
         let result = catalog.search(query, &opts)?;
@@ -126,7 +128,10 @@ pub fn search_text(
                 if op.read_only() { "" } else { " (writes)" },
                 op.summary()
             );
-            if shown.contains(&op.index()) {
+            // Shown above: declared, or listed and not to be declared here.
+            if declared.contains(&op.index())
+                || (rank >= DECLARED_PER_QUERY && shown.contains(&op.index()))
+            {
                 let line = format!("{}  (shown above)\n", op.id());
                 let t = count_tokens(&line);
                 if spent + t <= share {
@@ -147,6 +152,9 @@ pub fn search_text(
                 section.push_str(&full);
                 spent += tf;
                 shown.push(op.index());
+                if rank < DECLARED_PER_QUERY {
+                    declared.push(op.index());
+                }
             } else if spent + th <= share {
                 section.push_str(&head);
                 spent += th;

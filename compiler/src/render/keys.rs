@@ -12,7 +12,11 @@ use super::ts::Names;
 /// Most fields shown per object.
 pub const MAX_FIELDS: usize = 10;
 /// Most fields shown per nested reference.
-const MAX_NESTED: usize = 4;
+const MAX_NESTED: usize = 3;
+/// A nested reference shows fields up to this rank (ids and names).
+const NESTED_RANK: u8 = 3;
+/// Most members shown of a union (`"active" | "completed" | ...`).
+const MAX_UNION: usize = 4;
 /// Nesting shown below the result's item type.
 const DEPTH: usize = 2;
 
@@ -147,6 +151,8 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let shown = match rank(&p.name) {
+                // A nested reference shows what identifies it: ids and names.
+                Some(r) if depth > 0 && r > NESTED_RANK => None,
                 Some(r) => Some((r, format!("{}: {}", key(&p.name), self.scalar(&p.ty)))),
                 None if depth < DEPTH => self
                     .reference(&p.ty, depth + 1, seen)
@@ -204,6 +210,22 @@ impl<'a> Walker<'a> {
                 Some(n) => self.names.get(n).into_owned(),
                 None => "object".into(),
             },
+            Ty::Literal { value } => value.to_string(),
+            // A union (an enum of literals, mostly): its first members, then `...`.
+            Ty::OneOf { variants } | Ty::AnyOf { variants } => {
+                let mut members: Vec<String> = Vec::new();
+                for v in variants {
+                    let m = self.scalar(v);
+                    if !members.contains(&m) {
+                        members.push(m);
+                    }
+                }
+                if members.len() > MAX_UNION {
+                    members.truncate(MAX_UNION);
+                    members.push("...".into());
+                }
+                members.join(" | ")
+            }
             _ => "any".into(),
         }
     }
