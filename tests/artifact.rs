@@ -288,3 +288,69 @@ fn bench_command_reports_every_figure() {
     assert!(m["recallAt5"].as_f64().unwrap() >= 0.75, "{m}");
     assert!(m["p50Ms"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
+    // The git area in every version folder (4.1 ... 7.2 and the on-premises ones).
+    let specs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(common::azure_specs().join("git"), specs.path().join("git"))
+        .unwrap();
+    let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
+    let contracts = opcat_compiler::render::render_catalog(
+        &build.catalog,
+        &opcat_compiler::render::RenderOptions::default(),
+    );
+    let bytes =
+        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    let catalog = Catalog::from_bytes(&bytes).unwrap();
+    let versions: std::collections::BTreeSet<&str> =
+        catalog.operations().map(|o| o.version()).collect();
+    assert!(versions.len() > 5, "{versions:?}");
+    for query in ["list pull requests", "get a repository", "create a push"] {
+        let result = catalog
+            .search(
+                query,
+                &SearchOptions {
+                    limit: 10,
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        let ids: Vec<&str> = result.hits.iter().map(|h| h.op.id()).collect();
+        let unique: std::collections::BTreeSet<&str> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "{query}: {ids:?}");
+        // Each hit is its id's newest cloud version (numeric folders above on-premises ones).
+        let rank = |v: &str| -> (bool, Vec<u32>) {
+            let cloud = v.starts_with(|c: char| c.is_ascii_digit());
+            let nums = v
+                .split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            (cloud, nums)
+        };
+        for h in &result.hits {
+            let newest = catalog
+                .operations()
+                .filter(|o| o.id() == h.op.id())
+                .map(|o| o.version())
+                .max_by_key(|v| rank(v))
+                .unwrap();
+            assert_eq!(h.op.version(), newest, "{query}: {}", h.op.id());
+        }
+        assert!(
+            result.hits.iter().any(|h| h.op.version() == "7.2"),
+            "{query}: {ids:?}"
+        );
+        // A version filter still gives that version.
+        let old = catalog
+            .search(
+                query,
+                &SearchOptions {
+                    version: Some("5.1".into()),
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(!old.hits.is_empty() && old.hits.iter().all(|h| h.op.version() == "5.1"));
+    }
+}

@@ -267,10 +267,16 @@ impl Catalog {
             if hits.len() >= limit {
                 break;
             }
-            let Some(op) = self.operation_at(index) else {
+            let Some(mut op) = self.operation_at(index) else {
                 continue;
             };
-            if hits.iter().any(|h| h.op.index() == index) {
+            // One hit per id: the newest version of it, unless a version was asked for.
+            if opts.version.is_none()
+                && let Some(newest) = self.operation(op.id()).filter(|o| keep(o))
+            {
+                op = newest;
+            }
+            if hits.iter().any(|h| h.op.index() == op.index()) {
                 continue;
             }
             hits.push(Hit {
