@@ -320,7 +320,11 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
     IndexDoc {
         name: name.join(" "),
         summary: summary(op),
-        path: format!("{} {}", op.path, op.path_query.as_deref().unwrap_or("")),
+        path: format!(
+            "{} {}",
+            camel_path(op),
+            op.path_query.as_deref().unwrap_or("")
+        ),
         params: params.join(" "),
         returns: returns.join(" "),
         description: format!(
@@ -334,6 +338,36 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
         version: op.version.clone(),
         read_only: op.class == OpClass::Read,
     }
+}
+
+/// The path with each all-lower-case segment written as the operation's own identifiers
+/// spell it (`pullrequests` -> `pullRequests`, from the id `git.pullRequests.get...`), so
+/// the index splits it into words as it splits the id: `pullrequests` alone matches no
+/// query word.
+fn camel_path(op: &Operation) -> String {
+    let mut spelled: BTreeMap<String, &str> = BTreeMap::new();
+    let names = std::iter::once(op.id.as_str())
+        .chain(std::iter::once(op.resource.as_str()))
+        .chain(op.aliases.iter().map(String::as_str))
+        .chain(op.params.iter().map(|p| p.name.as_str()));
+    for name in names {
+        for word in name.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if word.chars().skip(1).any(|c| c.is_ascii_uppercase()) {
+                spelled.entry(word.to_ascii_lowercase()).or_insert(word);
+            }
+        }
+    }
+    op.path
+        .split('/')
+        .map(|seg| {
+            let lower = !seg.starts_with('{') && !seg.chars().any(|c| c.is_ascii_uppercase());
+            match spelled.get(seg) {
+                Some(camel) if lower => camel,
+                _ => seg,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Plain verbs for what a call does: its method, and for reads whether the path ends at

@@ -6,8 +6,9 @@
 //! The table is general Azure DevOps vocabulary, not tuned to any benchmark query.
 
 /// `(phrase, words the API uses)`. Phrases are lower-case, matched on word boundaries;
-/// longer phrases are tried first.
-const TERMS: &[(&str, &str)] = &[
+/// longer phrases are tried first. Every entry has a query in `tests/artifact.rs`
+/// (`VOCABULARY`) that must find its operation through it.
+pub const TERMS: &[(&str, &str)] = &[
     ("pr", "pull request"),
     ("prs", "pull requests"),
     ("repo", "repository"),
@@ -45,6 +46,21 @@ const TERMS: &[(&str, &str)] = &[
     ("vm", "virtual machine"),
     ("vms", "virtual machines"),
     ("sha", "commit id"),
+    // A pipeline is a build definition (or, in the newer API, a pipeline); running one
+    // queues a build.
+    ("pipeline", "build definition"),
+    ("pipelines", "build definitions"),
+    ("pipeline run", "build queue"),
+    ("pipeline runs", "builds"),
+    ("team project", "project"),
+    ("team projects", "projects"),
+    ("git tag", "ref tags"),
+    ("git tags", "refs tags"),
+    // Relating two work items is a JSON-patch update of a work item's relations.
+    ("work item link", "work item relations update"),
+    ("work item links", "work item relations update"),
+    ("iteration path", "classification node iteration"),
+    ("iteration paths", "classification nodes iterations"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
