@@ -85,7 +85,7 @@ struct SearchParams {
     /// Only this area: git, wit, build, core, pipelines, release, work, test, ...
     #[serde(default)]
     area: Option<String>,
-    /// Most hits per query (default 8, at most 25).
+    /// Most hits per query (default 6, at most 25).
     #[serde(default)]
     limit: Option<usize>,
 }
