@@ -95,6 +95,19 @@ async def main():
             hits = text_of(r)
             check("git.pullRequests.getPullRequestById" in hits, f"search hits:\n{hits}")
             check("getPullRequestById(args: {" in hits, f"no one-line signature:\n{hits}")
+            # Several intents in one search: a section per query, each declared.
+            r = await session.call_tool(
+                "search", {"queries": ["list git repositories", "create a pull request"]}
+            )
+            check(not is_error(r), "a search with queries failed")
+            hits = text_of(r)
+            for needle in (
+                "## list git repositories",
+                "## create a pull request",
+                "  api.git.repositories.list(",
+                "  api.git.pullRequests.create(",
+            ):
+                check(needle in hits, f"missing {needle!r} in:\n{hits}")
             r = await session.call_tool("search", {"query": "zzzz qqqq", "area": "nosuch"})
             check("No operation matches" in text_of(r), "an empty search says so")
 
