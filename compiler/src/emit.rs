@@ -314,6 +314,14 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
     let mut name = vec![op.id.clone()];
     name.extend(op.aliases.iter().cloned());
     let mut params: Vec<String> = op.params.iter().map(|p| p.name.clone()).collect();
+    // A parameter's allowed values name what the operation can do (`structureGroup`:
+    // `areas`, `iterations`). (Their `x-ms-enum` descriptions too were tried: they cost
+    // held-out MRR and buried `deleteWorkItems` under long enum prose.)
+    for p in &op.params {
+        if let Ty::String { enumeration, .. } = resolve(&p.ty, types) {
+            params.extend(enumeration.iter().cloned());
+        }
+    }
     if let Some(b) = &op.body {
         params.push(b.name.clone());
     }
