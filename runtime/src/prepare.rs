@@ -773,22 +773,23 @@ impl Operation<'_> {
             };
             path.push_str(&rest[..open]);
             let name = &rest[open + 1..open + close];
-            let text = if let (Some((_, collection)), COLLECTION_NAME) = (&server, name) {
-                collection.clone()
-            } else if name == "organization" {
-                org.ok_or_else(|| PrepareError::NoOrganization { id: id.clone() })?
-                    .to_string()
-            } else {
-                let param = params
-                    .iter()
-                    .find(|p| p.name == name)
-                    .or_else(|| params.iter().find(|p| p.name.eq_ignore_ascii_case(name)))
-                    .map_or(name, |p| p.name.as_str());
-                values
-                    .get(param)
-                    .or_else(|| values.get(name))
-                    .and_then(|v| v.scalar_text())
-                    .unwrap_or_default()
+            let text = match &server {
+                Some((_, collection)) if name == COLLECTION.0 => collection.clone(),
+                _ if name == "organization" => org
+                    .ok_or_else(|| PrepareError::NoOrganization { id: id.clone() })?
+                    .to_string(),
+                _ => {
+                    let param = params
+                        .iter()
+                        .find(|p| p.name == name)
+                        .or_else(|| params.iter().find(|p| p.name.eq_ignore_ascii_case(name)))
+                        .map_or(name, |p| p.name.as_str());
+                    values
+                        .get(param)
+                        .or_else(|| values.get(name))
+                        .and_then(|v| v.scalar_text())
+                        .unwrap_or_default()
+                }
             };
             path.push_str(&encode_segment(&text));
             rest = &rest[open + close + 1..];
@@ -826,62 +827,48 @@ impl Operation<'_> {
         }
 
         // Host: the configured collection on premises, else a declared host.
-        if let Some((base, _)) = &server {
-            let mut url = format!("{base}{path}");
-            if !query.is_empty() {
-                url.push('?');
-                url.push_str(&query.join("&"));
+        let base = match &server {
+            Some((base, _)) => base.clone(),
+            None => {
+                let server = fill_server(self.server(), target.service.as_deref().unwrap_or(""));
+                let Some((origin, prefix)) = server.as_deref().and_then(split_origin) else {
+                    return Err(PrepareError::Host {
+                        id,
+                        found: self.server().to_string(),
+                        expected: self
+                            .catalog
+                            .concrete_hosts()
+                            .iter()
+                            .map(|h| h.to_string())
+                            .collect(),
+                    });
+                };
+                let hosts = self.catalog.concrete_hosts();
+                if !hosts.contains(origin) || !origin.starts_with("https://") {
+                    return Err(PrepareError::Host {
+                        id,
+                        found: origin.to_string(),
+                        expected: hosts.iter().map(|h| h.to_string()).collect(),
+                    });
+                }
+                let origin = match &target.base_url {
+                    Some(base) => check_base_url(base)?,
+                    None => origin.to_string(),
+                };
+                format!("{origin}{prefix}")
             }
-            return self.finish(url, &params, &values, body_name);
-        }
-        let server = fill_server(self.server(), target.service.as_deref().unwrap_or(""));
-        let Some((origin, prefix)) = server.as_deref().and_then(split_origin) else {
-            return Err(PrepareError::Host {
-                id,
-                found: self.server().to_string(),
-                expected: self
-                    .catalog
-                    .concrete_hosts()
-                    .iter()
-                    .map(|h| h.to_string())
-                    .collect(),
-            });
         };
-        let hosts = self.catalog.concrete_hosts();
-        if !hosts.contains(origin) || !origin.starts_with("https://") {
-            return Err(PrepareError::Host {
-                id,
-                found: origin.to_string(),
-                expected: hosts.iter().map(|h| h.to_string()).collect(),
-            });
-        }
-        let origin = match &target.base_url {
-            Some(base) => check_base_url(base)?,
-            None => origin.to_string(),
-        };
-        let mut url = format!("{origin}{prefix}{path}");
+        let mut url = format!("{base}{path}");
         if !query.is_empty() {
             url.push('?');
             url.push_str(&query.join("&"));
         }
-        self.finish(url, &params, &values, body_name)
-    }
 
-    /// Headers, cookies, form fields and body: the request around its URL.
-    fn finish(
-        &self,
-        url: String,
-        params: &[&ArchivedParamRecord],
-        values: &BTreeMap<&str, Value>,
-        body_name: Option<&str>,
-    ) -> Result<Prepared, PrepareError> {
-        let id = self.id().to_string();
-        let rec = self.record();
         // Headers, cookies, form fields, body.
         let mut headers = Vec::new();
         let mut cookies = Vec::new();
         let mut form = Vec::new();
-        for p in params {
+        for p in &params {
             let Some(v) = values.get(p.name.as_str()) else {
                 continue;
             };
@@ -941,8 +928,6 @@ impl Operation<'_> {
         })
     }
 }
-
-const COLLECTION_NAME: &str = COLLECTION.0;
 
 /// `{name}` placeholders of a path template, in order.
 fn placeholders(path: &str) -> Vec<&str> {

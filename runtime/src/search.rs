@@ -239,7 +239,7 @@ impl Catalog {
         };
         let weak_bm25 = bm25.first().is_none_or(|(_, s)| *s < WEAK_SCORE);
         let weak_dense = dense.first().is_none_or(|(_, s)| *s < WEAK_COSINE);
-        let (ranked, weak) = match mode {
+        let (mut ranked, weak) = match mode {
             SearchMode::Bm25 => (bm25, weak_bm25),
             SearchMode::Dense => (dense, weak_dense),
             // Embeddings tell on-topic from off-topic better than word overlap does (a
@@ -248,7 +248,6 @@ impl Catalog {
             SearchMode::Hybrid if dense.is_empty() => (bm25, weak_bm25),
             SearchMode::Hybrid => (fuse(&[&bm25, &dense]), weak_dense),
         };
-        let mut ranked = ranked;
         if opts.rerank {
             let shape = QueryShape::of(query);
             rerank::rerank(&mut ranked, |i| {
