@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use base64::Engine;
 use fake_ado::{FakeAdo, Options};
 use opcat_compiler::agent::http::{Config, Executor, Paging, Secret};
 use opcat_compiler::emit;
@@ -60,15 +59,8 @@ fn config(base_url: &str) -> Config {
     }
 }
 
-fn credential() -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!(":{TOKEN}"))
-}
-
 fn assert_no_token(what: &str, text: &str) {
-    assert!(
-        !text.contains(TOKEN) && !text.contains(&credential()),
-        "{what} leaks the token:\n{text}"
-    );
+    fake_ado::assert_no_token(TOKEN, what, text);
 }
 
 /// Every cloud operation with a recorded 2xx example, called through the executor with
@@ -165,8 +157,8 @@ fn every_recorded_example_round_trips() {
     let seen = fake.seen();
     assert!(seen.len() >= ok, "{} requests seen", seen.len());
     assert!(
-        seen.iter()
-            .all(|s| s.header("authorization") == Some(&format!("Basic {}", credential()))),
+        seen.iter().all(|s| s.header("authorization")
+            == Some(&format!("Basic {}", fake_ado::credential(TOKEN)))),
         "a request went without basic auth"
     );
 }

@@ -17,7 +17,6 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use base64::Engine;
 use fake_ado::{FakeAdo, Options};
 use opcat_compiler::emit;
 use opcat_compiler::read::VersionSelect;
@@ -66,15 +65,8 @@ fn fake(options: Options) -> FakeAdo {
     )
 }
 
-fn credential() -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!(":{TOKEN}"))
-}
-
 fn assert_no_token(what: &str, text: &str) {
-    assert!(
-        !text.contains(TOKEN) && !text.contains(&credential()),
-        "{what} leaks the token:\n{text}"
-    );
+    fake_ado::assert_no_token(TOKEN, what, text);
 }
 
 /// Runs `opcat exec --json` with `code` on stdin against `base` (the fake's URL, or none).
@@ -430,7 +422,7 @@ return { present, imported, strings: strings.join("\n").length, hasPat: strings.
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0].header("authorization"),
-        Some(format!("Basic {}", credential()).as_str())
+        Some(format!("Basic {}", fake_ado::credential(TOKEN)).as_str())
     );
 }
 

@@ -64,6 +64,19 @@ impl Seen {
     }
 }
 
+/// The basic-auth credential a token is sent as: base64 of `:token`.
+pub fn credential(token: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!(":{token}"))
+}
+
+/// Fails when `text` holds the token or its basic-auth credential.
+pub fn assert_no_token(token: &str, what: &str, text: &str) {
+    assert!(
+        !text.contains(token) && !text.contains(&credential(token)),
+        "{what} leaks the token:\n{text}"
+    );
+}
+
 /// The running server.
 #[derive(Debug, Clone)]
 pub struct FakeAdo {
@@ -336,10 +349,7 @@ impl FakeAdo {
             in_flight: Arc::new(AtomicUsize::new(0)),
             max_in_flight: Arc::new(AtomicUsize::new(0)),
         };
-        let expected_auth = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!(":{token}"))
-        );
+        let expected_auth = format!("Basic {}", credential(token));
         let server = fake.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
