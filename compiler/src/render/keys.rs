@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use crate::ir::{Document, Property, Ty};
 
-use super::ts::Names;
+use super::ts::{Names, key};
 
 /// Most fields shown per object.
 pub const MAX_FIELDS: usize = 10;
@@ -228,17 +228,5 @@ impl<'a> Walker<'a> {
             }
             _ => "any".into(),
         }
-    }
-}
-
-/// A property name as a TypeScript key (quoted unless an identifier).
-fn key(name: &str) -> String {
-    let ident = name.chars().enumerate().all(|(i, c)| {
-        c.is_ascii_alphanumeric() && !(i == 0 && c.is_ascii_digit()) || c == '_' || c == '$'
-    });
-    if ident && !name.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name:?}")
     }
 }
