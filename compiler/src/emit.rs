@@ -367,13 +367,8 @@ fn camel_path(op: &Operation) -> String {
     }
     op.path
         .split('/')
-        .map(|seg| {
-            let lower = !seg.starts_with('{') && !seg.chars().any(|c| c.is_ascii_uppercase());
-            match spelled.get(seg) {
-                Some(camel) if lower => camel,
-                _ => seg,
-            }
-        })
+        // Keys are lower-case letters and digits: only such a segment can match one.
+        .map(|seg| spelled.get(seg).copied().unwrap_or(seg))
         .collect::<Vec<_>>()
         .join("/")
 }

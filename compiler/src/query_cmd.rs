@@ -20,6 +20,7 @@ pub struct SearchArgs {
     queries: Vec<String>,
     /// Print what the MCP `search` tool answers a model for these queries: declarations
     /// (`api.<id>(args): Promise<R>`) and result fields within the tool's token budget.
+    /// Only --area and --limit apply, as in the tool.
     #[arg(long)]
     answer: bool,
     /// Most hits to show per query (default 10; with --answer, the tool's default).
