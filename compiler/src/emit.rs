@@ -96,14 +96,12 @@ pub fn artifact_with(
 }
 
 fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {
-    d.types
-        .keys()
-        .filter_map(|name| {
-            render::render_type(name, d).map(|declaration| TypeRecord {
-                name: name.clone(),
-                document: doc,
-                declaration,
-            })
+    render::render_types(d)
+        .into_iter()
+        .map(|(name, declaration)| TypeRecord {
+            name: name.to_string(),
+            document: doc,
+            declaration,
         })
         .collect()
 }

@@ -37,6 +37,7 @@ pub mod ts;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -173,10 +174,15 @@ impl Contract {
 
 /// Renders every operation (in parallel); output is in operation order.
 pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
-    let docs: HashMap<&str, (Cow<'_, Document>, Names)> = c
+    let docs: HashMap<&str, (Cow<'_, Document>, Names, TokenMemo)> = c
         .documents
         .iter()
-        .map(|d| (d.file.as_str(), (corrected(d), Names::new(d))))
+        .map(|d| {
+            (
+                d.file.as_str(),
+                (corrected(d), Names::new(d), TokenMemo::default()),
+            )
+        })
         .collect();
     let empty = Document {
         file: String::new(),
@@ -186,12 +192,13 @@ pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
         types: TypeSpace::new(),
     };
     let empty_names = Names::default();
+    let empty_memo = TokenMemo::default();
     c.operations
         .par_iter()
         .map(|op| match docs.get(op.source.file.as_str()) {
-            Some((doc, names)) => render_with(op, doc, names, opts),
+            Some((doc, names, memo)) => render_with(op, doc, names, memo, opts),
             None => {
-                let mut c = render_with(op, &empty, &empty_names, opts);
+                let mut c = render_with(op, &empty, &empty_names, &empty_memo, opts);
                 c.notes.push(format!(
                     "document `{}` is not in the catalog: named types are unknown",
                     op.source.file
@@ -204,7 +211,34 @@ pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
 
 /// Renders one operation's contract; `doc` is the document named by `op.source.file`.
 pub fn render(op: &Operation, doc: &Document, opts: &RenderOptions) -> Contract {
-    render_with(op, &corrected(doc), &Names::new(doc), opts)
+    render_with(
+        op,
+        &corrected(doc),
+        &Names::new(doc),
+        &TokenMemo::default(),
+        opts,
+    )
+}
+
+/// The declarations of every named type of `doc` (first-sentence docs), in the type
+/// space's order, spec name first: [`render_type`] for a whole document, with the
+/// corrected document and its identifiers made once rather than once per type.
+pub fn render_types(doc: &Document) -> Vec<(&str, String)> {
+    let corrected = corrected(doc);
+    let names = Names::new(&corrected);
+    let w = Writer {
+        doc: &corrected,
+        names: &names,
+        style: Style::FIRST,
+    };
+    doc.types
+        .keys()
+        .filter_map(|name| {
+            let spec = names.find(name)?;
+            let def = corrected.types.get(spec)?;
+            Some((name.as_str(), w.declaration(spec, def)))
+        })
+        .collect()
 }
 
 /// The declaration of one named type (first-sentence docs), for expansion on request.
@@ -561,11 +595,29 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
     out
 }
 
-/// Token counts of declarations, cached per (type, description mode, property docs).
+/// Token counts of one document's declarations per (type, description mode, property
+/// docs), shared by every operation of the document (operations render in parallel; a
+/// count is the same whichever thread makes it, so the output does not depend on order).
+#[derive(Debug, Default)]
+struct TokenMemo(Mutex<HashMap<(String, ts::Desc, bool), u32>>);
+
+impl TokenMemo {
+    fn get(&self, key: &(String, ts::Desc, bool)) -> Option<u32> {
+        self.0.lock().ok()?.get(key).copied()
+    }
+
+    fn put(&self, key: (String, ts::Desc, bool), n: u32) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, n);
+        }
+    }
+}
+
+/// Token counts of declarations, from the document's [`TokenMemo`].
 struct Sizer<'a> {
     doc: &'a Document,
     names: &'a Names,
-    cache: HashMap<(String, ts::Desc, bool), u32>,
+    cache: &'a TokenMemo,
 }
 
 impl Sizer<'_> {
@@ -580,12 +632,12 @@ impl Sizer<'_> {
     fn decl(&mut self, name: &str, desc: ts::Desc, prop_docs: bool) -> u32 {
         let key = (name.to_string(), desc, prop_docs);
         if let Some(n) = self.cache.get(&key) {
-            return *n;
+            return n;
         }
         let n = self.doc.types.get(name).map_or(0, |d| {
             measure::count_tokens(&self.writer(desc, prop_docs).declaration(name, d))
         });
-        self.cache.insert(key, n);
+        self.cache.put(key, n);
         n
     }
 
@@ -606,7 +658,13 @@ impl Sizer<'_> {
     }
 }
 
-fn render_with(op: &Operation, doc: &Document, names: &Names, opts: &RenderOptions) -> Contract {
+fn render_with(
+    op: &Operation,
+    doc: &Document,
+    names: &Names,
+    memo: &TokenMemo,
+    opts: &RenderOptions,
+) -> Contract {
     let forced: BTreeSet<String> = opts
         .expand
         .iter()
@@ -655,7 +713,7 @@ fn render_with(op: &Operation, doc: &Document, names: &Names, opts: &RenderOptio
     let mut sizer = Sizer {
         doc,
         names,
-        cache: HashMap::new(),
+        cache: memo,
     };
     let mut desc = ts::Desc::Full;
     let mut prop_docs = true;
