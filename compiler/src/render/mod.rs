@@ -629,7 +629,7 @@ impl Sizer<'_> {
         }
     }
 
-    fn decl(&mut self, name: &str, desc: ts::Desc, prop_docs: bool) -> u32 {
+    fn decl(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> u32 {
         let key = (name.to_string(), desc, prop_docs);
         if let Some(n) = self.cache.get(&key) {
             return n;
@@ -642,7 +642,7 @@ impl Sizer<'_> {
     }
 
     /// Estimated tokens of the whole contract (pieces counted separately).
-    fn total(&mut self, sig: u32, r: &Reach, desc: ts::Desc, prop_docs: bool) -> u32 {
+    fn total(&self, sig: u32, r: &Reach, desc: ts::Desc, prop_docs: bool) -> u32 {
         let decls: u32 = r
             .declared
             .iter()
@@ -710,7 +710,7 @@ fn render_with(
         ));
     }
 
-    let mut sizer = Sizer {
+    let sizer = Sizer {
         doc,
         names,
         cache: memo,
