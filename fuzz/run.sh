@@ -82,6 +82,12 @@ YAML
 for f in ../tests/fixtures/*.opcat; do
   [ -f "$f" ] && cp "$f" "corpus/artifact/seed-$(basename "$f")"
 done
+# Inputs that once crashed a target (kept in crashes/, named <target>-<what>) are replayed
+# first, so a fixed crash that comes back fails the run.
+for f in crashes/*; do
+  t=$(basename "$f"); t=${t%%-*}
+  [ -d "corpus/$t" ] && cp "$f" "corpus/$t/crash-$(basename "$f")"
+done
 # prepare: operation index (u16 LE), flags (1 org, 2 service, 4 base-URL line, 8 name line,
 # 16 vsrm), then JSON arguments.
 seed() { printf '%b' "$2" > "corpus/prepare/seed-$1"; }

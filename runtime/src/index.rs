@@ -4,21 +4,28 @@
 //! The index is built once, at compile time, into memory, with one thread and one
 //! segment, so tantivy doc ids are operation indexes. Segment UUIDs (random in tantivy)
 //! are replaced by a fixed id so the same catalog always gives the same bytes.
+//!
+//! No field is stored, so the segment's doc store holds nothing the runtime reads. It is
+//! not shipped: [`open`] serves a store it writes itself in its place. tantivy decodes a
+//! store's skip index when a searcher opens, trusting its length prefixes, so a crafted
+//! store (with a recomputed checksum) could make it allocate terabytes and abort the
+//! process, which no `catch_unwind` stops. A store the runtime wrote cannot.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tantivy::directory::error::{DeleteError, LockError, OpenReadError, OpenWriteError};
 use tantivy::directory::{
-    Directory, DirectoryLock, FileHandle, FileSlice, Lock, OwnedBytes, RamDirectory, WatchCallback,
-    WatchHandle, WritePtr,
+    Directory, DirectoryLock, FileHandle, FileSlice, Lock, ManagedDirectory, OwnedBytes,
+    RamDirectory, WatchCallback, WatchHandle, WritePtr,
 };
 use tantivy::index::SegmentComponent;
 use tantivy::schema::{
     Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
+use tantivy::store::{Compressor, StoreWriter};
 use tantivy::{Index, IndexWriter, TantivyDocument};
 
 use crate::error::Error;
@@ -195,7 +202,6 @@ pub fn build(docs: &[IndexDoc]) -> Result<Vec<IndexFile>, Error> {
             SegmentComponent::FastFields,
             SegmentComponent::FieldNorms,
             SegmentComponent::Terms,
-            SegmentComponent::Store,
         ] {
             let path = m.relative_path(component);
             if !dir.exists(&path).map_err(Error::index)? {
@@ -229,12 +235,43 @@ fn hyphenated(simple: &str) -> String {
     )
 }
 
-/// Opens the index whose files are `files` (slices of the artifact's bytes).
-pub fn open(files: BTreeMap<PathBuf, OwnedBytes>) -> Result<Index, Error> {
+/// Opens the index whose files are `files` (slices of the artifact's bytes). Any doc
+/// store among them (older artifacts shipped one) is replaced by [`empty_store`].
+pub fn open(mut files: BTreeMap<PathBuf, OwnedBytes>) -> Result<Index, Error> {
+    files.retain(|path, _| path.extension().is_none_or(|e| e != "store"));
+    files.insert(
+        PathBuf::from(format!("{SEGMENT_ID}.store")),
+        empty_store()?.clone(),
+    );
     let dir = SliceDirectory {
         files: Arc::new(files),
     };
     Index::open(dir).map_err(Error::index)
+}
+
+/// A doc store of no documents, written once per process by tantivy's own writer (so it
+/// is in the format this tantivy reads). Search never fetches a stored document.
+fn empty_store() -> Result<&'static OwnedBytes, Error> {
+    static STORE: OnceLock<Result<OwnedBytes, String>> = OnceLock::new();
+    let write = || -> Result<OwnedBytes, String> {
+        let ram = RamDirectory::create();
+        // The managed directory appends the footer (version, checksum) tantivy checks on read.
+        let managed = ManagedDirectory::wrap(Box::new(ram.clone())).map_err(|e| e.to_string())?;
+        let path = Path::new("empty.store");
+        let out = managed.open_write(path).map_err(|e| e.to_string())?;
+        StoreWriter::new(out, Compressor::None, 16_384, false)
+            .and_then(StoreWriter::close)
+            .map_err(|e| e.to_string())?;
+        ram.atomic_read(path)
+            .map(OwnedBytes::new)
+            .map_err(|e| e.to_string())
+    };
+    STORE
+        .get_or_init(write)
+        .as_ref()
+        .map_err(|message| Error::Index {
+            message: format!("writing the empty doc store: {message}"),
+        })
 }
 
 /// A read-only tantivy directory over byte slices of the artifact: no copy, no temp dir.
