@@ -347,3 +347,36 @@ fn golden_recursive_classification_node() {
     );
     expect_file!["golden/contracts/WorkItemClassificationNode.ts"].assert_eq(&decl);
 }
+
+/// `count_tokens` (bpe-openai's o200k) is exactly tiktoken's o200k count on every contract
+/// of the latest catalog (text, signature and declarations: real descriptions, unicode,
+/// runs of spaces and newlines) and on edge cases of the pre-tokenizer.
+#[test]
+fn token_counts_are_tiktokens() {
+    let tik = tiktoken_rs::o200k_base_singleton();
+    let edges = [
+        "",
+        " ",
+        "  \n\n  x  ",
+        "a\r\n\r\nb   \n",
+        "don't WE'LL they're",
+        "1234567 3.14159 -42",
+        "naïve café 日本語のテキスト 🚀🚀 مرحبا",
+        "getPullRequestsByProject(args: { $top?: number }): Promise<GitPullRequest[]>",
+        "/** x */\n\t\tfoo:\tstring;\u{a0}\u{2003}end",
+    ];
+    let mut texts: Vec<String> = edges.iter().map(|s| s.to_string()).collect();
+    for c in contracts() {
+        texts.push(c.text());
+        texts.push(c.signature.clone());
+        texts.push(c.declarations.clone());
+    }
+    assert!(texts.len() > 3000, "{}", texts.len());
+    for text in &texts {
+        assert_eq!(
+            measure::count_tokens(text) as usize,
+            tik.count_ordinary(text),
+            "{text:?}"
+        );
+    }
+}

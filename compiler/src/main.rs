@@ -312,7 +312,7 @@ fn write_artifact(
         .context("cannot build the artifact")?;
     let emit_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = std::time::Instant::now();
-    let zst = zstd::bulk::compress(&bytes, emit::ZSTD_LEVEL).context("zstd")?;
+    let zst = emit::release_form(&bytes).context("zstd")?;
     let zstd_ms = t.elapsed().as_secs_f64() * 1e3;
     let artifact = format!("{name}.opcat");
     let release = format!("{name}.opcat.zst");

@@ -14,9 +14,10 @@ use crate::ir::{Catalog, Document, Operation, Property, Ty, TypeSpace};
 /// Default depth of named-type inlining in [`raw_schema`].
 pub const RAW_DEPTH: usize = 3;
 
-/// o200k_base tokens of `text` (the tokenizer's data is embedded; no download).
+/// o200k_base tokens of `text`, as tiktoken counts them (the tokenizer's data is embedded;
+/// no download).
 pub fn count_tokens(text: &str) -> u32 {
-    let n = tiktoken_rs::o200k_base_singleton().count_ordinary(text);
+    let n = bpe_openai::o200k_base().count(text);
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
