@@ -187,17 +187,24 @@ pub fn checksum(payload: &[u8]) -> u64 {
 
 /// Serializes `data` with its header. Output is a pure function of `data`.
 pub fn to_bytes(data: &CatalogData) -> Result<Vec<u8>, Error> {
-    let payload = rkyv::to_bytes::<rkyv::rancor::Error>(data).map_err(|e| Error::Invalid {
-        message: format!("cannot serialize the catalog: {e}"),
-    })?;
-    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&checksum(&payload).to_le_bytes());
-    out.resize(HEADER_LEN, 0);
-    out.extend_from_slice(&payload);
+    // The archive is written after room for the header, in the same buffer (no copy of the
+    // payload). rkyv aligns by position in the buffer, so the header's length being a
+    // multiple of the archive's alignment keeps the payload what it is on its own.
+    const _: () = assert!(HEADER_LEN % 16 == 0);
+    let mut out =
+        rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(data, vec![0u8; HEADER_LEN])
+            .map_err(|e| Error::Invalid {
+                message: format!("cannot serialize the catalog: {e}"),
+            })?;
+    let payload = &out[HEADER_LEN..];
+    let (len, sum) = (payload.len() as u64, checksum(payload));
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(&MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    header.extend_from_slice(&len.to_le_bytes());
+    header.extend_from_slice(&sum.to_le_bytes());
+    out[..header.len()].copy_from_slice(&header);
     Ok(out)
 }
 
