@@ -190,7 +190,7 @@ pub fn to_bytes(data: &CatalogData) -> Result<Vec<u8>, Error> {
     // The archive is written after room for the header, in the same buffer (no copy of the
     // payload). rkyv aligns by position in the buffer, so the header's length being a
     // multiple of the archive's alignment keeps the payload what it is on its own.
-    const _: () = assert!(HEADER_LEN % 16 == 0);
+    const _: () = assert!(HEADER_LEN.is_multiple_of(16));
     let mut out =
         rkyv::api::high::to_bytes_in::<_, rkyv::rancor::Error>(data, vec![0u8; HEADER_LEN])
             .map_err(|e| Error::Invalid {
