@@ -226,30 +226,25 @@ pub fn render(op: &Operation, doc: &Document, opts: &RenderOptions) -> Contract 
 pub fn render_types(doc: &Document) -> Vec<(&str, String)> {
     let corrected = corrected(doc);
     let names = Names::new(&corrected);
-    let w = Writer {
-        doc: &corrected,
-        names: &names,
-        style: Style::FIRST,
-    };
     doc.types
         .keys()
-        .filter_map(|name| {
-            let spec = names.find(name)?;
-            let def = corrected.types.get(spec)?;
-            Some((name.as_str(), w.declaration(spec, def)))
-        })
+        .filter_map(|name| Some((name.as_str(), declare(&corrected, &names, name)?)))
         .collect()
 }
 
 /// The declaration of one named type (first-sentence docs), for expansion on request.
 pub fn render_type(name: &str, doc: &Document) -> Option<String> {
-    let doc = &*corrected(doc);
-    let names = Names::new(doc);
+    let doc = corrected(doc);
+    declare(&doc, &Names::new(&doc), name)
+}
+
+/// The first-sentence declaration of `name` in a corrected document with its identifiers.
+fn declare(doc: &Document, names: &Names, name: &str) -> Option<String> {
     let spec = names.find(name)?;
     let def = doc.types.get(spec)?;
     let w = Writer {
         doc,
-        names: &names,
+        names,
         style: Style::FIRST,
     };
     Some(w.declaration(spec, def))
