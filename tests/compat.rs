@@ -43,16 +43,27 @@ fn build_fixture() -> Vec<u8> {
     .unwrap()
 }
 
-/// A small embedding index (4 components, 3 tokens) so the fixture covers the dense layout
-/// without carrying a model's table: operation i points along axis i % 4.
+/// A small embedding index (4 components projected from a 5-component model, 3 tokens) so
+/// the fixture covers the dense layout without carrying a model's table: operation i
+/// points along axis i % 4, stored axis k is the model's axis k + 1.
 fn tiny_dense(operations: usize) -> DenseData {
     let axis =
         |k: usize| -> Vec<f32> { (0..4).map(|d| if d == k % 4 { 1.0 } else { 0.0 }).collect() };
     let mut d = DenseData {
         model: "fixture".into(),
         dim: 4,
+        model_dim: 5,
         ..DenseData::default()
     };
+    for k in 0..4 {
+        let (q, s) = quantize(
+            &(0..5)
+                .map(|j| if j == k + 1 { 1.0 } else { 0.0 })
+                .collect::<Vec<f32>>(),
+        );
+        d.projection.extend(q);
+        d.projection_scales.push(s);
+    }
     for i in 0..operations {
         let (q, s) = quantize(&axis(i));
         d.op_vectors.extend(q);
@@ -112,6 +123,18 @@ fn current_format_fixture_opens_and_reads() {
     };
     let first = c.search("usage", &dense).unwrap().hits[0].op.index();
     assert_eq!(first % 4, 2, "operation {first} is not on the `usage` axis");
+    let model_vector = [0.0, 0.0, 0.0, 1.0, 0.0];
+    let first = c
+        .search_with_vector("anything", Some(&model_vector), &dense)
+        .unwrap()
+        .hits[0]
+        .op
+        .index();
+    assert_eq!(
+        first % 4,
+        2,
+        "the model's axis 3 is not projected onto stored axis 2"
+    );
 }
 
 #[test]

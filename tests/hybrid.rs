@@ -72,7 +72,10 @@ fn static_query_vectors_agree_with_the_model() {
     let mut sum = 0.0;
     for (t, f) in texts.iter().zip(&full) {
         let s = c.embed_query(t).unwrap().expect("some word is known");
-        sum += s.iter().zip(f).map(|(a, b)| a * b).sum::<f32>();
+        // The model's vector in the catalog's (projected) coordinates.
+        let f = c.model_query(f).unwrap();
+        assert_eq!(s.len(), f.len());
+        sum += s.iter().zip(&f).map(|(a, b)| a * b).sum::<f32>();
     }
     let mean = sum / texts.len() as f32;
     assert!(mean > 0.8, "mean cosine static vs model {mean:.3}");

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use opcat_runtime::dense::{quantize, text_words, word_pieces};
+use opcat_runtime::dense::{normalize, quantize, text_words, word_pieces};
 use opcat_runtime::format::DenseData;
 
 use crate::embed::{EmbedError, Embedder};
@@ -29,6 +29,12 @@ use crate::ir::{Catalog, Operation};
 pub const LAMBDA: f64 = 0.05;
 /// Conjugate-gradient iterations per component.
 pub const ITERATIONS: usize = 60;
+/// Components stored per vector: the model's projected onto the operations' principal
+/// directions (256 of MiniLM's 384 keep 99.4% of the Azure DevOps operations' second
+/// moment, and bench figures within a query of the whole vectors).
+pub const DIM: usize = 256;
+/// Most frequent model tokens the table keeps besides the catalog's own pieces.
+pub const COMMON_TOKENS: usize = 8000;
 
 /// What fitting did, for the build report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,6 +52,8 @@ pub struct DenseReport {
     pub operations: usize,
     pub tokens: usize,
     pub fit: FitStats,
+    /// Share of the operation vectors' second moment that the stored components keep.
+    pub energy: f64,
     /// Texts embedded in all (operations, tokens, fitting phrases), and how many of them
     /// came from the cache.
     pub texts: usize,
@@ -123,6 +131,41 @@ pub fn table_vocab(vocab: &[String]) -> Vec<String> {
     v
 }
 
+/// The table's vocabulary, pruned: every piece the catalog's own words use (they split
+/// exactly as with the whole vocabulary, since greedy longest-match only ever picks pieces
+/// that are kept), every single character (every ASCII word still splits), and the
+/// [`COMMON_TOKENS`] most frequent entries of the model's vocabulary (`by_id` is in id
+/// order, which for this vocabulary is frequency order). Sorted, like `table`.
+pub fn kept_vocab(table: &[String], by_id: &[String], catalog: &Catalog) -> Vec<String> {
+    let mut keep = vec![false; table.len()];
+    let mut texts = training_texts(catalog);
+    for op in &catalog.operations {
+        texts.extend(op.description.clone());
+        texts.extend(op.params.iter().filter_map(|p| p.description.clone()));
+    }
+    for text in &texts {
+        for t in word_pieces(table, &text_words(text)) {
+            keep[t] = true;
+        }
+    }
+    for (i, t) in table.iter().enumerate() {
+        if t.strip_prefix("##").unwrap_or(t).chars().count() == 1 {
+            keep[i] = true;
+        }
+    }
+    for t in by_id.iter().take(COMMON_TOKENS) {
+        if let Ok(i) = table.binary_search(t) {
+            keep[i] = true;
+        }
+    }
+    table
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(t, _)| t.clone())
+        .collect()
+}
+
 /// Builds the embedding index: operation vectors from the model, and the static token
 /// table distilled from it, for the embedder's model and vocabulary. Every text goes
 /// through the embedder's cache.
@@ -136,7 +179,7 @@ pub fn dense_index(
     let before = embedder.stats();
     let ops: Vec<String> = catalog.operations.iter().map(op_text).collect();
     let op_vectors = embedder.embed(&ops, progress)?;
-    let tokens = table_vocab(&vocab);
+    let tokens = kept_vocab(&table_vocab(&vocab), &vocab, catalog);
     let token_texts: Vec<String> = tokens
         .iter()
         .map(|t| t.strip_prefix("##").unwrap_or(t).to_string())
@@ -145,15 +188,39 @@ pub fn dense_index(
     let texts = training_texts(catalog);
     let targets = embedder.embed(&texts, progress)?;
     let t = Instant::now();
-    let (table, fit_stats) = fit(&tokens, &prior, &texts, &targets);
+    let model_dim = op_vectors.first().map_or(0, Vec::len);
+    let (directions, energy) = principal_directions(&op_vectors, DIM.min(model_dim));
+    let in_coordinates = |vectors: &[Vec<f32>]| -> Vec<Vec<f32>> {
+        vectors
+            .par_iter()
+            .map(|v| project(&directions, v))
+            .collect()
+    };
+    let mut op_vectors = in_coordinates(&op_vectors);
+    for v in &mut op_vectors {
+        normalize(v);
+    }
+    let (table, fit_stats) = fit(
+        &tokens,
+        &in_coordinates(&prior),
+        &texts,
+        &in_coordinates(&targets),
+    );
     let fit_seconds = t.elapsed().as_secs_f64();
     let after = embedder.stats();
-    let dim = op_vectors.first().map_or(0, Vec::len);
     let mut data = DenseData {
         model,
-        dim: dim as u32,
+        dim: directions.len() as u32,
+        model_dim: model_dim as u32,
         ..DenseData::default()
     };
+    if directions.len() != model_dim {
+        for d in &directions {
+            let (q, s) = quantize(d);
+            data.projection.extend(q);
+            data.projection_scales.push(s);
+        }
+    }
     for v in &op_vectors {
         let (q, s) = quantize(v);
         data.op_vectors.extend(q);
@@ -169,12 +236,54 @@ pub fn dense_index(
         operations: ops.len(),
         tokens: data.tokens.len(),
         fit: fit_stats,
+        energy,
         texts: ops.len() + token_texts.len() + texts.len(),
         cached: after.cached - before.cached,
         model_seconds: after.model_seconds - before.model_seconds,
         fit_seconds,
     };
     Ok((data, report))
+}
+
+/// The `dim` principal directions of `vectors`: eigenvectors of their second moment,
+/// largest eigenvalue first, each signed so that its largest component is positive, and
+/// the share of the second moment's trace they keep. Scores are dot products with
+/// operation vectors, so the directions the operations lie in are the ones to keep.
+pub fn principal_directions(vectors: &[Vec<f32>], dim: usize) -> (Vec<Vec<f32>>, f64) {
+    let n = vectors.first().map_or(0, Vec::len);
+    let x = nalgebra::DMatrix::<f64>::from_fn(vectors.len(), n, |i, j| {
+        f64::from(vectors[i].get(j).copied().unwrap_or(0.0))
+    });
+    let eig = (x.transpose() * &x).symmetric_eigen();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        eig.eigenvalues[b]
+            .total_cmp(&eig.eigenvalues[a])
+            .then(a.cmp(&b))
+    });
+    order.truncate(dim);
+    let total: f64 = eig.eigenvalues.iter().sum();
+    let kept: f64 = order.iter().map(|&i| eig.eigenvalues[i]).sum();
+    let directions = order
+        .into_iter()
+        .map(|c| {
+            let col = eig.eigenvectors.column(c);
+            let big = col
+                .iter()
+                .fold(0f64, |m, &x| if x.abs() > m.abs() { x } else { m });
+            let sign = if big < 0.0 { -1.0 } else { 1.0 };
+            col.iter().map(|&x| (x * sign) as f32).collect()
+        })
+        .collect();
+    (directions, if total > 0.0 { kept / total } else { 0.0 })
+}
+
+/// `v` in the coordinates of `directions`.
+pub fn project(directions: &[Vec<f32>], v: &[f32]) -> Vec<f32> {
+    directions
+        .iter()
+        .map(|d| d.iter().zip(v).map(|(a, b)| a * b).sum())
+        .collect()
 }
 
 /// Fits the rows of `tokens` (sorted; `prior[i]` is token i's own embedding) to map

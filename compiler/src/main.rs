@@ -272,10 +272,14 @@ fn dense_index(
     let mut embedder = Embedder::new(models, cache);
     let (data, r) = opcat_compiler::distill::dense_index(&build.catalog, &mut embedder, progress)?;
     println!(
-        "embeddings   {} operations, {} table tokens ({} fitted on {} phrases, error {:.5} -> {:.5}); \
+        "embeddings   {} operations, {} table tokens, {} of {} components ({:.1}% of the energy; \
+         {} tokens fitted on {} phrases, error {:.5} -> {:.5}); \
          {} texts, {} cached; model {:.1} s, fit {:.1} s, total {:.1} s",
         r.operations,
         r.tokens,
+        data.dim,
+        data.model_dim,
+        r.energy * 100.0,
         r.fit.fitted_tokens,
         r.fit.texts,
         r.fit.error_before,

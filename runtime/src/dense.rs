@@ -109,6 +109,19 @@ impl ArchivedDenseData {
         if dim == 0 {
             return Err("embedding dimension is 0".into());
         }
+        let model_dim = self.model_dim.to_native() as usize;
+        let projected = if model_dim == dim { 0 } else { dim };
+        if model_dim == 0 {
+            return Err("the model's dimension is 0".into());
+        }
+        for (what, found, expected) in [
+            ("projection", self.projection.len(), projected * model_dim),
+            ("projection scales", self.projection_scales.len(), projected),
+        ] {
+            if found != expected {
+                return Err(format!("{what}: expected {expected} values, found {found}"));
+            }
+        }
         for (what, found, expected) in want {
             if found != expected {
                 return Err(format!("{what}: expected {expected} values, found {found}"));
@@ -140,6 +153,29 @@ impl ArchivedDenseData {
     }
 
     /// Cosine of `query` (unit length) with every operation's vector.
+    /// A unit query vector in the stored coordinates: as given when it has `dim`
+    /// components, projected when it has the model's.
+    fn coordinates(&self, query: &[f32]) -> Result<Vec<f32>, Error> {
+        let dim = self.dim();
+        let model_dim = self.model_dim.to_native() as usize;
+        let mut v = if query.len() == dim {
+            query.to_vec()
+        } else if query.len() == model_dim {
+            self.projection
+                .chunks_exact(model_dim)
+                .zip(self.projection_scales.iter())
+                .map(|(row, s)| dot(row, query) * s.to_native())
+                .collect()
+        } else {
+            return Err(Error::Dimension {
+                expected: model_dim,
+                found: query.len(),
+            });
+        };
+        normalize(&mut v);
+        Ok(v)
+    }
+
     fn cosines(&self, query: &[f32]) -> Vec<f32> {
         let dim = self.dim();
         self.op_vectors
@@ -216,15 +252,16 @@ impl Catalog {
 
     /// Cosine similarity of a unit-length query vector with every operation, in catalog
     /// order. The vector must have the artifact's dimension.
+    /// A query vector from the catalog's model (or already in the stored coordinates)
+    /// as the unit vector that [`Catalog::embed_query`] would give: projected when the
+    /// catalog stores fewer components than the model has.
+    pub fn model_query(&self, vector: &[f32]) -> Result<Vec<f32>, Error> {
+        self.dense()?.coordinates(vector)
+    }
+
     pub(crate) fn cosines(&self, query: &[f32]) -> Result<Vec<f32>, Error> {
         let dense = self.dense()?;
-        if query.len() != dense.dim() {
-            return Err(Error::Dimension {
-                expected: dense.dim(),
-                found: query.len(),
-            });
-        }
-        Ok(dense.cosines(query))
+        Ok(dense.cosines(&dense.coordinates(query)?))
     }
 }
 

@@ -22,7 +22,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -53,12 +53,22 @@ pub struct CatalogData {
 /// token table, distilled from the same model, that embeds a query without it.
 ///
 /// Vectors are int8 with one `f32` scale per row (value = scale * byte), row-major.
+///
+/// The stored vectors may have fewer components than the model's (format 5): each is then
+/// the model's vector in the coordinates of `dim` principal directions, kept in
+/// `projection`, so that a query embedded by the full model can be brought alongside.
 #[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
 pub struct DenseData {
     /// The model the vectors come from (name and hash of its weights).
     pub model: String,
-    /// Components per vector.
+    /// Components per stored vector.
     pub dim: u32,
+    /// Components of the model's own vectors (equal to `dim` when nothing is projected).
+    pub model_dim: u32,
+    /// `dim` rows of `model_dim`: the directions the stored vectors are coordinates on.
+    /// Empty when `model_dim == dim`.
+    pub projection: Vec<i8>,
+    pub projection_scales: Vec<f32>,
     /// One row per operation, in catalog order; each row is unit length before quantizing.
     pub op_vectors: Vec<i8>,
     pub op_scales: Vec<f32>,

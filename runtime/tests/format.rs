@@ -100,6 +100,7 @@ fn dense() -> DenseData {
     let mut d = DenseData {
         model: "test-model".into(),
         dim: 4,
+        model_dim: 4,
         ..DenseData::default()
     };
     for k in [0, 0, 1, 2] {
@@ -147,6 +148,35 @@ fn dense_and_hybrid_find_what_words_do_not() {
         )
         .unwrap();
     assert_eq!(r.hits[0].op.id(), "wit.workItems.get");
+    // A catalog that stores its vectors projected (4 of the model's 6 components) brings
+    // the model's query vector into its own coordinates; other lengths are refused.
+    let mut projected = data();
+    if let Some(d) = projected.dense.as_mut() {
+        d.model_dim = 6;
+        for k in 0..4 {
+            let row: Vec<f32> = (0..6).map(|j| if j == k + 2 { 1.0 } else { 0.0 }).collect();
+            let (q, s) = quantize(&row);
+            d.projection.extend(q);
+            d.projection_scales.push(s);
+        }
+    }
+    let bytes = format::to_bytes(&projected).unwrap();
+    let p = Catalog::from_bytes(&bytes).unwrap();
+    let model_vector = [0.9, -0.4, 0.0, 0.1, 0.0, 0.0];
+    let r = p
+        .search_with_vector("anything", Some(&model_vector), &mode(SearchMode::Dense))
+        .unwrap();
+    assert_eq!(r.hits[0].op.id(), "wit.workItems.get");
+    let q = p.model_query(&model_vector).unwrap();
+    assert_eq!(q.len(), 4);
+    assert!((q[1] - 1.0).abs() < 1e-3, "{q:?}");
+    assert!(matches!(
+        p.search_with_vector("x", Some(&[1.0; 5]), &mode(SearchMode::Dense)),
+        Err(Error::Dimension {
+            expected: 6,
+            found: 5
+        })
+    ));
     let wrong = c.search_with_vector("x", Some(&[1.0, 0.0]), &mode(SearchMode::Dense));
     assert!(matches!(
         wrong,
