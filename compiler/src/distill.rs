@@ -190,12 +190,7 @@ pub fn dense_index(
     let t = Instant::now();
     let model_dim = op_vectors.first().map_or(0, Vec::len);
     let (directions, energy) = principal_directions(&op_vectors, DIM.min(model_dim));
-    let in_coordinates = |vectors: &[Vec<f32>]| -> Vec<Vec<f32>> {
-        vectors
-            .par_iter()
-            .map(|v| project(&directions, v))
-            .collect()
-    };
+    let in_coordinates = |vectors: &[Vec<f32>]| project(&directions, vectors);
     let mut op_vectors = in_coordinates(&op_vectors);
     for v in &mut op_vectors {
         normalize(v);
@@ -278,11 +273,16 @@ pub fn principal_directions(vectors: &[Vec<f32>], dim: usize) -> (Vec<Vec<f32>>,
     (directions, if total > 0.0 { kept / total } else { 0.0 })
 }
 
-/// `v` in the coordinates of `directions`.
-pub fn project(directions: &[Vec<f32>], v: &[f32]) -> Vec<f32> {
-    directions
-        .iter()
-        .map(|d| d.iter().zip(v).map(|(a, b)| a * b).sum())
+/// Each of `vectors` in the coordinates of `directions` (one matrix product).
+pub fn project(directions: &[Vec<f32>], vectors: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let n = directions.first().map_or(0, Vec::len);
+    let d = nalgebra::DMatrix::<f32>::from_fn(n, directions.len(), |i, j| directions[j][i]);
+    let v = nalgebra::DMatrix::<f32>::from_fn(vectors.len(), n, |i, j| {
+        vectors[i].get(j).copied().unwrap_or(0.0)
+    });
+    let out = v * d;
+    out.row_iter()
+        .map(|row| row.iter().copied().collect())
         .collect()
 }
 
@@ -321,72 +321,109 @@ pub fn fit(
         ys.push(y);
     }
     let n = active.len();
-    let columns: Vec<(Vec<f64>, f64, f64)> = (0..dim)
-        .into_par_iter()
-        .map(|d| {
-            let e0: Vec<f64> = active.iter().map(|&t| f64::from(prior[t][d])).collect();
-            let y: Vec<f64> = ys.iter().map(|v| f64::from(v[d])).collect();
-            let before = residual(&rows, &e0, &y);
-            let e = solve(&rows, &y, &e0, n);
-            let after = residual(&rows, &e, &y);
+    let blocks: Vec<std::ops::Range<usize>> = (0..dim)
+        .step_by(BLOCK)
+        .map(|s| s..(s + BLOCK).min(dim))
+        .collect();
+    let solved: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = blocks
+        .par_iter()
+        .map(|cs| {
+            let w = cs.len();
+            let e0: Vec<f64> = active
+                .iter()
+                .flat_map(|&t| prior[t][cs.clone()].iter().map(|&x| f64::from(x)))
+                .collect();
+            let y: Vec<f64> = ys
+                .iter()
+                .flat_map(|v| v[cs.clone()].iter().map(|&x| f64::from(x)))
+                .collect();
+            let before = residuals(&rows, &e0, &y, w);
+            let e = solve(&rows, &y, &e0, n, w);
+            let after = residuals(&rows, &e, &y, w);
             (e, before, after)
         })
         .collect();
     let mut table: Vec<Vec<f32>> = prior.to_vec();
-    for (d, (col, _, _)) in columns.iter().enumerate() {
+    for (cs, (e, _, _)) in blocks.iter().zip(&solved) {
+        let w = cs.len();
         for (k, &t) in active.iter().enumerate() {
-            table[t][d] = col[k] as f32;
+            for (c, d) in cs.clone().enumerate() {
+                table[t][d] = e[k * w + c] as f32;
+            }
         }
     }
     let denom = (rows.len().max(1) * dim.max(1)) as f64;
     let stats = FitStats {
         texts: rows.len(),
         fitted_tokens: n,
-        error_before: columns.iter().map(|c| c.1).sum::<f64>() / denom,
-        error_after: columns.iter().map(|c| c.2).sum::<f64>() / denom,
+        error_before: solved.iter().flat_map(|s| &s.1).sum::<f64>() / denom,
+        error_after: solved.iter().flat_map(|s| &s.2).sum::<f64>() / denom,
     };
     (table, stats)
 }
 
-/// `X e` for sparse rows.
-fn apply(rows: &[Vec<(usize, f64)>], e: &[f64]) -> Vec<f64> {
-    rows.iter()
-        .map(|r| r.iter().map(|&(k, w)| w * e[k]).sum())
-        .collect()
-}
+/// Components solved together: one pass over the sparse rows serves all of them.
+const BLOCK: usize = 32;
 
-/// `X^T r`.
-fn apply_t(rows: &[Vec<(usize, f64)>], r: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![0.0; n];
-    for (row, &ri) in rows.iter().zip(r) {
-        for &(k, w) in row {
-            out[k] += w * ri;
+/// `X e` for sparse rows, `w` components side by side (`e` is `n x w`, row-major).
+fn apply(rows: &[Vec<(usize, f64)>], e: &[f64], w: usize) -> Vec<f64> {
+    let mut out = vec![0.0; rows.len() * w];
+    for (row, o) in rows.iter().zip(out.chunks_exact_mut(w)) {
+        for &(k, x) in row {
+            o.iter_mut()
+                .zip(&e[k * w..(k + 1) * w])
+                .for_each(|(o, e)| *o += x * e);
         }
     }
     out
 }
 
-fn residual(rows: &[Vec<(usize, f64)>], e: &[f64], y: &[f64]) -> f64 {
-    apply(rows, e)
+/// `X^T r`, `w` components side by side.
+fn apply_t(rows: &[Vec<(usize, f64)>], r: &[f64], n: usize, w: usize) -> Vec<f64> {
+    let mut out = vec![0.0; n * w];
+    for (row, ri) in rows.iter().zip(r.chunks_exact(w)) {
+        for &(k, x) in row {
+            out[k * w..(k + 1) * w]
+                .iter_mut()
+                .zip(ri)
+                .for_each(|(o, r)| *o += x * r);
+        }
+    }
+    out
+}
+
+/// Per component, `sum_i a[i] * b[i]` (in order of `i`).
+fn dots(a: &[f64], b: &[f64], w: usize) -> Vec<f64> {
+    let mut out = vec![0.0; w];
+    for (a, b) in a.chunks_exact(w).zip(b.chunks_exact(w)) {
+        for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
+            *o += x * y;
+        }
+    }
+    out
+}
+
+/// Per component, `|X e - y|^2`.
+fn residuals(rows: &[Vec<(usize, f64)>], e: &[f64], y: &[f64], w: usize) -> Vec<f64> {
+    let d: Vec<f64> = apply(rows, e, w)
         .iter()
         .zip(y)
-        .map(|(a, b)| (a - b) * (a - b))
-        .sum()
+        .map(|(a, b)| a - b)
+        .collect();
+    dots(&d, &d, w)
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Conjugate gradients on `(X^T X + LAMBDA I) e = X^T y + LAMBDA e0`, from `e0`.
-fn solve(rows: &[Vec<(usize, f64)>], y: &[f64], e0: &[f64], n: usize) -> Vec<f64> {
+/// Conjugate gradients on `(X^T X + LAMBDA I) e = X^T y + LAMBDA e0`, from `e0`, for `w`
+/// components side by side (`y` is `rows x w`, `e0` is `n x w`). Each component follows
+/// its own recurrence (its own step sizes, its own stop), exactly as if solved alone.
+fn solve(rows: &[Vec<(usize, f64)>], y: &[f64], e0: &[f64], n: usize, w: usize) -> Vec<f64> {
     let a = |v: &[f64]| -> Vec<f64> {
-        let mut out = apply_t(rows, &apply(rows, v), n);
+        let mut out = apply_t(rows, &apply(rows, v, w), n, w);
         out.iter_mut().zip(v).for_each(|(o, x)| *o += LAMBDA * x);
         out
     };
     let mut e = e0.to_vec();
-    let b: Vec<f64> = apply_t(rows, y, n)
+    let b: Vec<f64> = apply_t(rows, y, n, w)
         .into_iter()
         .zip(e0)
         .map(|(v, z)| v + LAMBDA * z)
@@ -394,19 +431,43 @@ fn solve(rows: &[Vec<(usize, f64)>], y: &[f64], e0: &[f64], n: usize) -> Vec<f64
     let ae = a(&e);
     let mut r: Vec<f64> = b.iter().zip(&ae).map(|(x, y)| x - y).collect();
     let mut p = r.clone();
-    let mut rr = dot(&r, &r);
+    let mut rr = dots(&r, &r, w);
+    let mut done = vec![false; w];
     for _ in 0..ITERATIONS {
-        if rr < 1e-20 {
+        for (d, &v) in done.iter_mut().zip(&rr) {
+            *d |= v < 1e-20;
+        }
+        if done.iter().all(|&d| d) {
             break;
         }
         let ap = a(&p);
-        let alpha = rr / dot(&p, &ap);
-        e.iter_mut().zip(&p).for_each(|(x, d)| *x += alpha * d);
-        r.iter_mut().zip(&ap).for_each(|(x, d)| *x -= alpha * d);
-        let next = dot(&r, &r);
-        let beta = next / rr;
-        rr = next;
-        p.iter_mut().zip(&r).for_each(|(x, d)| *x = d + beta * *x);
+        let pap = dots(&p, &ap, w);
+        let alpha: Vec<f64> = rr.iter().zip(&pap).map(|(a, b)| a / b).collect();
+        let step = |x: &mut [f64], by: &[f64], sign: f64| {
+            for (x, by) in x.chunks_exact_mut(w).zip(by.chunks_exact(w)) {
+                for c in 0..w {
+                    if !done[c] {
+                        x[c] += sign * (alpha[c] * by[c]);
+                    }
+                }
+            }
+        };
+        step(&mut e, &p, 1.0);
+        step(&mut r, &ap, -1.0);
+        let next = dots(&r, &r, w);
+        let beta: Vec<f64> = next.iter().zip(&rr).map(|(a, b)| a / b).collect();
+        for (p, r) in p.chunks_exact_mut(w).zip(r.chunks_exact(w)) {
+            for c in 0..w {
+                if !done[c] {
+                    p[c] = r[c] + beta[c] * p[c];
+                }
+            }
+        }
+        for c in 0..w {
+            if !done[c] {
+                rr[c] = next[c];
+            }
+        }
     }
     e
 }
@@ -442,5 +503,42 @@ mod tests {
             "{stats:?} did not fit"
         );
         assert_eq!(table.len(), tokens.len());
+    }
+
+    /// Components are solved side by side, but each must come out as if solved alone.
+    #[test]
+    fn a_component_is_fitted_as_if_alone() {
+        let tokens: Vec<String> = ["item", "list", "pull", "request", "work"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let prior: Vec<Vec<f32>> = (0..tokens.len())
+            .map(|i| {
+                (0..40)
+                    .map(|d| ((i * 7 + d * 3) % 11) as f32 / 11.0)
+                    .collect()
+            })
+            .collect();
+        let texts: Vec<String> = [
+            "list pull request",
+            "list work item",
+            "pull request",
+            "work",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let targets: Vec<Vec<f32>> = (0..texts.len())
+            .map(|i| (0..40).map(|d| ((i * 5 + d) % 13) as f32 / 13.0).collect())
+            .collect();
+        let (all, _) = fit(&tokens, &prior, &texts, &targets);
+        for d in [0, 33, 39] {
+            let one =
+                |v: &Vec<Vec<f32>>| -> Vec<Vec<f32>> { v.iter().map(|r| vec![r[d]]).collect() };
+            let (alone, _) = fit(&tokens, &one(&prior), &texts, &one(&targets));
+            for (a, b) in all.iter().zip(&alone) {
+                assert_eq!(a[d].to_bits(), b[0].to_bits(), "component {d}");
+            }
+        }
     }
 }

@@ -35,8 +35,11 @@ use sha2::{Digest, Sha256};
 pub const SETUP_COMMAND: &str = "scripts/setup-models.sh";
 /// Dimension of the vectors.
 pub const DIM: usize = 384;
-/// Texts per model call.
+/// Texts per model call, at least.
 pub const BATCH_SIZE: usize = 64;
+/// Tokens per model call, at most, unless [`BATCH_SIZE`] texts have more: short texts (the
+/// static table's single tokens) go in larger calls, about 1.25x faster on 2 cores.
+pub const BATCH_TOKENS: usize = 1024;
 /// Tokens per text, as sentence-transformers' `max_seq_length` for this model.
 pub const MAX_TOKENS: usize = 256;
 /// ONNX Runtime intra-op threads (at most; fewer when the machine has fewer cores).
@@ -417,12 +420,13 @@ impl Embedder {
         let Some(cache) = self.cache.as_mut() else {
             return Err(EmbedError::Model("the cache is not loaded".into()));
         };
-        for group in groups.values_mut() {
+        for (&tokens, group) in groups.iter_mut() {
             group.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
-            for batch in group.chunks(BATCH_SIZE) {
+            let size = BATCH_SIZE.max(BATCH_TOKENS / tokens.max(1));
+            for batch in group.chunks(size) {
                 let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
                 let vectors = model
-                    .embed(&inputs, Some(BATCH_SIZE))
+                    .embed(&inputs, Some(size))
                     .map_err(|e| EmbedError::Model(e.to_string()))?;
                 if vectors.len() != batch.len() {
                     return Err(EmbedError::Model(format!(
