@@ -11,7 +11,13 @@
 //! ```
 //!
 //! The problem separates by component; each is solved by conjugate gradients on the
-//! normal equations, components in parallel, each in a fixed order (deterministic).
+//! normal equations, 32 components per pass over the texts, blocks in parallel, each
+//! component on its own recurrence in a fixed order (deterministic).
+//!
+//! To keep the artifact small, the table covers a pruned vocabulary ([`kept_vocab`]), and
+//! every vector is stored in the coordinates of the operation vectors' [`DIM`] principal
+//! directions ([`principal_directions`]), which the artifact keeps so that a query
+//! embedded by the full model can be projected alike.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
