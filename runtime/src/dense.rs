@@ -152,7 +152,6 @@ impl ArchivedDenseData {
         normalize(&mut v).then_some(v)
     }
 
-    /// Cosine of `query` (unit length) with every operation's vector.
     /// A unit query vector in the stored coordinates: as given when it has `dim`
     /// components, projected when it has the model's.
     fn coordinates(&self, query: &[f32]) -> Result<Vec<f32>, Error> {
@@ -176,6 +175,7 @@ impl ArchivedDenseData {
         Ok(v)
     }
 
+    /// Cosine of `query` (unit length, stored coordinates) with every operation's vector.
     fn cosines(&self, query: &[f32]) -> Vec<f32> {
         let dim = self.dim();
         self.op_vectors
@@ -250,8 +250,6 @@ impl Catalog {
         Ok(self.dense()?.embed(text))
     }
 
-    /// Cosine similarity of a unit-length query vector with every operation, in catalog
-    /// order. The vector must have the artifact's dimension.
     /// A query vector from the catalog's model (or already in the stored coordinates)
     /// as the unit vector that [`Catalog::embed_query`] would give: projected when the
     /// catalog stores fewer components than the model has.
@@ -259,6 +257,8 @@ impl Catalog {
         self.dense()?.coordinates(vector)
     }
 
+    /// Cosine similarity of a unit-length query vector (the model's or the stored
+    /// dimension) with every operation, in catalog order.
     pub(crate) fn cosines(&self, query: &[f32]) -> Result<Vec<f32>, Error> {
         let dense = self.dense()?;
         Ok(dense.cosines(&dense.coordinates(query)?))
