@@ -1,7 +1,8 @@
 //! Stage 7, emit: the IR and its contracts into the runtime's artifact (format owned by
 //! `opcat-runtime`), its zstd release form and the build manifest.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use opcat_runtime::format::{
     self, BodyRecord, CatalogData, DenseData, ExampleRecord, Location, NameEntry, OpRecord,
@@ -89,7 +90,8 @@ pub fn artifact_with(
             .collect();
         index::build(&docs)
     };
-    let ((operations, types), index_files) = rayon::join(records, index_files);
+    let ((mut operations, mut types), index_files) = rayon::join(records, index_files);
+    share(&mut operations, &mut types);
     let hosts: BTreeSet<String> = catalog
         .operations
         .iter()
@@ -110,13 +112,41 @@ pub fn artifact_with(
     format::to_bytes(&data)
 }
 
+/// Makes equal texts one allocation, so the archive writes each once: rkyv's serializer
+/// writes a shared pointer's target at its first use and points later uses at it. Versions
+/// of an area repeat most contracts, examples and types word for word, so an all-versions
+/// catalog costs little more than its latest one. One pass in catalog order, after the
+/// parallel build: the bytes are the same whatever the scheduling.
+fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
+    let mut seen: HashSet<Arc<str>> = HashSet::new();
+    let mut one = |s: &mut Arc<str>| match seen.get(&**s) {
+        Some(first) => *s = Arc::clone(first),
+        None => {
+            seen.insert(Arc::clone(s));
+        }
+    };
+    for op in operations {
+        one(&mut op.path);
+        one(&mut op.summary);
+        one(&mut op.signature);
+        one(&mut op.declarations);
+        one(&mut op.result_fields);
+        op.notes.iter_mut().for_each(&mut one);
+        op.examples
+            .iter_mut()
+            .filter_map(|e| e.response.as_mut())
+            .for_each(&mut one);
+    }
+    types.iter_mut().for_each(|t| one(&mut t.declaration));
+}
+
 fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {
     render::render_types(d)
         .into_iter()
         .map(|(name, declaration)| TypeRecord {
             name: name.to_string(),
             document: doc,
-            declaration,
+            declaration: declaration.into(),
         })
         .collect()
 }
@@ -190,20 +220,20 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
         api_version: op.api_version.clone(),
         method: op.method.clone(),
         server: op.server.clone(),
-        path: op.path.clone(),
+        path: op.path.as_str().into(),
         path_query: op.path_query.clone(),
-        summary: summary(op),
+        summary: summary(op).into(),
         document,
         operation_id: op.source.operation_id.clone(),
         read_only: op.class == OpClass::Read,
         preview: op.preview,
         deprecated: op.deprecated,
-        signature: c.signature.clone(),
-        declarations: c.declarations.clone(),
+        signature: c.signature.as_str().into(),
+        declarations: c.declarations.as_str().into(),
         tokens: c.tokens,
         collapsed: c.collapsed.clone(),
-        notes: c.notes.clone(),
-        result_fields: c.result_fields.clone(),
+        notes: c.notes.iter().map(|n| n.as_str().into()).collect(),
+        result_fields: c.result_fields.as_str().into(),
         params: op
             .params
             .iter()
@@ -240,7 +270,7 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
                 title: e.title.clone(),
                 file: e.file.clone(),
                 status: e.status.clone(),
-                response: e.response.as_ref().map(|v| v.to_string()),
+                response: e.response.as_ref().map(|v| v.to_string().into()),
             })
             .collect(),
     }

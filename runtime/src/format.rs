@@ -15,6 +15,8 @@
 //! foreign or future file before touching the archive. The payload starts at 64, a multiple
 //! of rkyv's 16-byte alignment, so a memory map (page-aligned) can be read in place.
 
+use std::sync::Arc;
+
 use rkyv::{Archive, Deserialize, Serialize};
 
 use crate::error::Error;
@@ -22,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -92,9 +94,9 @@ pub struct OpRecord {
     pub method: String,
     /// Base URL template (`https://dev.azure.com`).
     pub server: String,
-    pub path: String,
+    pub path: Arc<str>,
     pub path_query: Option<String>,
-    pub summary: String,
+    pub summary: Arc<str>,
     /// Index into [`CatalogData::documents`].
     pub document: u32,
     /// Spec `operationId`.
@@ -103,18 +105,18 @@ pub struct OpRecord {
     pub preview: bool,
     pub deprecated: bool,
     /// One-line doc comment + function declaration.
-    pub signature: String,
+    pub signature: Arc<str>,
     /// Declarations of the named types the signature uses (within budget).
-    pub declarations: String,
+    pub declarations: Arc<str>,
     /// Tokens of `signature` + `declarations` (o200k_base).
     pub tokens: u32,
     /// Named types referenced but not declared (expand on request).
     pub collapsed: Vec<String>,
     /// What rendering trimmed, in words.
-    pub notes: Vec<String>,
+    pub notes: Vec<Arc<str>>,
     /// The result's key fields on one line (ids, names, states, nested references:
     /// `GitPullRequest {pullRequestId: number; ...}`), for chaining calls; may be empty.
-    pub result_fields: String,
+    pub result_fields: Arc<str>,
     pub params: Vec<ParamRecord>,
     pub body: Option<BodyRecord>,
     pub scopes: Vec<String>,
@@ -165,7 +167,7 @@ pub struct ExampleRecord {
     pub title: String,
     pub file: String,
     pub status: Option<String>,
-    pub response: Option<String>,
+    pub response: Option<Arc<str>>,
 }
 
 /// A name that finds an operation.
@@ -180,7 +182,7 @@ pub struct NameEntry {
 pub struct TypeRecord {
     pub name: String,
     pub document: u32,
-    pub declaration: String,
+    pub declaration: Arc<str>,
 }
 
 /// One file of the search index.

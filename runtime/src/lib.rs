@@ -289,7 +289,7 @@ impl Catalog {
         same.iter()
             .find(|t| Some(t.document.to_native()) == doc)
             .or(same.first())
-            .map(|t| t.declaration.as_str())
+            .map(|t| &*t.declaration)
     }
 
     /// A contract with the named types in `expand` declared as well.
@@ -356,16 +356,16 @@ impl<'a> Operation<'a> {
         self.op.method.as_str()
     }
     pub fn path(&self) -> &'a str {
-        self.op.path.as_str()
+        &self.op.path
     }
     pub fn summary(&self) -> &'a str {
-        self.op.summary.as_str()
+        &self.op.summary
     }
     pub fn signature(&self) -> &'a str {
-        self.op.signature.as_str()
+        &self.op.signature
     }
     pub fn declarations(&self) -> &'a str {
-        self.op.declarations.as_str()
+        &self.op.declarations
     }
     pub fn area(&self) -> &'a str {
         self.op.area.as_str()
@@ -401,7 +401,7 @@ impl<'a> Operation<'a> {
     /// The result's key fields on one line (ids, names, nested references), empty when the
     /// result has none: what a next call would take from it.
     pub fn result_fields(&self) -> &'a str {
-        self.op.result_fields.as_str()
+        &self.op.result_fields
     }
     pub fn read_only(&self) -> bool {
         self.op.read_only
@@ -419,7 +419,7 @@ impl<'a> Operation<'a> {
     }
     /// What rendering trimmed.
     pub fn notes(&self) -> impl Iterator<Item = &'a str> {
-        self.op.notes.iter().map(|s| s.as_str())
+        self.op.notes.iter().map(|s| &**s)
     }
     pub fn scopes(&self) -> impl Iterator<Item = &'a str> {
         self.op.scopes.iter().map(|s| s.as_str())

@@ -16,11 +16,11 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
         version: "7.2".into(),
         method: method.into(),
         server: "https://dev.azure.com".into(),
-        path: format!("/{{organization}}/_apis/{area}"),
+        path: format!("/{{organization}}/_apis/{area}").into(),
         summary: summary.into(),
         operation_id: format!("Op_{id}"),
         read_only: method == "GET",
-        signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>"),
+        signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
         declarations: "interface Thing { thingId: number }".into(),
         tokens: 12,
         ..OpRecord::default()
@@ -28,7 +28,7 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
     let doc = IndexDoc {
         name: format!("{id} {id}Alias"),
         summary: summary.into(),
-        path: rec.path.clone(),
+        path: rec.path.to_string(),
         returns: "thingId Thing".into(),
         area: area.into(),
         method: method.into(),

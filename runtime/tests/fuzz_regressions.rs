@@ -44,10 +44,10 @@ fn artifact() -> (Vec<u8>, CatalogData) {
             version: "7.2".into(),
             method: if i % 3 == 0 { "POST" } else { "GET" }.into(),
             server: "https://dev.azure.com".into(),
-            path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)),
-            summary: summary.clone(),
+            path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)).into(),
+            summary: summary.as_str().into(),
             read_only: i % 3 != 0,
-            signature: format!("{id}(args: {{}}): Promise<void>"),
+            signature: format!("{id}(args: {{}}): Promise<void>").into(),
             ..OpRecord::default()
         });
         docs.push(IndexDoc {
