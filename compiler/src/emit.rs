@@ -367,6 +367,16 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
     }
     if let Some(b) = &op.body {
         params.push(b.name.clone());
+        // What the body carries: its fields, and what recorded requests put in it (the
+        // paths of a JSON patch: `/relations/-` says "link", `/fields/System.Title` "title").
+        let mut fields = Vec::new();
+        properties(&b.ty, types, &mut fields, 0);
+        params.extend(fields.into_iter().map(|(n, _)| n.to_string()));
+        for e in &op.examples {
+            if let Some(v) = e.parameters.as_ref().and_then(|p| p.get(&b.name)) {
+                patch_paths(v, &mut params);
+            }
+        }
     }
     IndexDoc {
         name: name.join(" "),
@@ -389,6 +399,16 @@ fn index_doc(op: &Operation, types: &TypeSpace) -> IndexDoc {
         version: op.version.clone(),
         read_only: op.class == OpClass::Read,
     }
+}
+
+/// The `path` of each JSON-patch operation in a recorded request body. (The keys of an
+/// object body were tried too: they repeat the body's fields and cost held-out MRR.)
+fn patch_paths(body: &serde_json::Value, out: &mut Vec<String>) {
+    let ops = body.as_array().into_iter().flatten();
+    out.extend(ops.filter(|o| o.get("op").is_some()).filter_map(|o| {
+        let path = o.get("path")?.as_str()?;
+        Some(path.to_string())
+    }));
 }
 
 /// The path with each all-lower-case segment written as the operation's own identifiers
