@@ -595,3 +595,89 @@ fn every_vocabulary_entry_finds_its_operation() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
+/// search answer shows them: each required input with the read operation whose result
+/// carries it. `UPDATE_EXPECT=1` rewrites the golden file.
+#[test]
+fn required_inputs_link_to_the_operations_that_give_them() {
+    let c = catalog();
+    let mut out = String::new();
+    for id in [
+        "git.pullRequestThreadComments.create",
+        "git.pullRequests.getPullRequests",
+        "git.pullRequestStatuses.create",
+        "build.builds.queue",
+        "build.builds.get",
+        "core.teams.get",
+        "wit.workItems.update",
+        "release.releases.getRelease",
+        "pipelines.runs.runPipeline",
+        "wiki.pages.createOrUpdate",
+    ] {
+        let op = c
+            .operation(id)
+            .unwrap_or_else(|| panic!("no operation {id}"));
+        out.push_str(id);
+        out.push('\n');
+        for (param, from, field) in op.inputs() {
+            // A provider is a read of the same version that the consumer can call.
+            assert_eq!(from.method(), "GET", "{id} {param} <- {}", from.id());
+            assert_eq!(from.version(), op.version(), "{id} {param}");
+            assert_ne!(from.index(), op.index(), "{id} {param}");
+            out.push_str(&format!("  {param} <- {} {field}\n", from.id()));
+        }
+    }
+    let linked = c
+        .operations()
+        .filter(|o| o.inputs().next().is_some())
+        .count();
+    assert!(
+        linked > c.len() / 2,
+        "{linked} of {} operations linked",
+        c.len()
+    );
+    expect_test::expect_file!["golden/links.txt"].assert_eq(&out);
+}
+
+/// Several intents in one search: each query answered, every operation once over all.
+#[test]
+fn several_queries_in_one_search_name_each_operation_once() {
+    let c = catalog();
+    let queries = [
+        "list repositories",
+        "get a repository",
+        "list pull requests",
+    ];
+    let opts = SearchOptions {
+        limit: 5,
+        ..SearchOptions::default()
+    };
+    let many = c.search_many(&queries, &[], &opts).unwrap();
+    assert_eq!(many.len(), queries.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for (q, r) in queries.iter().zip(&many) {
+        assert_eq!(r.hits.len(), 5, "{q}");
+        for h in &r.hits {
+            assert!(seen.insert(h.op.id()), "{} twice (at {q:?})", h.op.id());
+        }
+    }
+    // The first query is answered as alone; a later one loses only what came before.
+    let alone = common::hit_ids(c, queries[0], &opts);
+    let first: Vec<&str> = many[0].hits.iter().map(|h| h.op.id()).collect();
+    assert_eq!(first, alone);
+    let second = common::hit_ids(c, queries[1], &opts);
+    assert!(
+        second
+            .iter()
+            .any(|id| many[0].hits.iter().any(|h| h.op.id() == id))
+    );
+    let kept: Vec<&String> = second
+        .iter()
+        .filter(|id| !many[0].hits.iter().any(|h| h.op.id() == *id))
+        .collect();
+    let got: Vec<&str> = many[1].hits.iter().map(|h| h.op.id()).collect();
+    for (k, g) in kept.iter().zip(&got) {
+        assert_eq!(k.as_str(), *g);
+    }
+}

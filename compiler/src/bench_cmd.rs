@@ -126,12 +126,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         catalog.len()
     );
     println!(
-        "{:<8} {:>6} {:>6} {:>6} {:>7} {:>10} {:>9} {:>9}",
-        "mode", "R@1", "R@5", "R@10", "MRR@10", "exp.R@10", "p50 ms", "p99 ms"
+        "{:<8} {:>6} {:>6} {:>6} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "mode", "R@1", "R@5", "R@10", "MRR@10", "exp.R@10", "p50 ms", "p99 ms", "multi", "+inputs"
     );
     for m in &out.modes {
         println!(
-            "{:<8} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>10.3} {:>9.3} {:>9.3}",
+            "{:<8} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>10.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
             m.mode,
             m.recall_at_1,
             m.recall_at_5,
@@ -139,7 +139,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             m.mrr_at_10,
             m.expected_recall_at_10,
             m.p50_ms,
-            m.p99_ms
+            m.p99_ms,
+            m.multi_expected_recall_at_10,
+            m.multi_expected_recall_with_inputs
         );
     }
     if args.misses {
@@ -232,6 +234,7 @@ fn measure(
     }
     let with_model = model.is_some();
     let scores = Scores::of(queries, &ranked);
+    let (multi, multi_inputs) = multi_recall(catalog, queries, &ranked);
     let misses = queries
         .iter()
         .zip(&ranked)
@@ -254,6 +257,8 @@ fn measure(
         recall_at_10: scores.recall[2],
         mrr_at_10: scores.mrr,
         expected_recall_at_10: scores.expected_recall,
+        multi_expected_recall_at_10: multi,
+        multi_expected_recall_with_inputs: multi_inputs,
         p50_ms: percentile(&mut latencies, 50.0),
         p99_ms: percentile(&mut latencies, 99.0),
         misses,
@@ -267,6 +272,41 @@ fn name_at(catalog: &Catalog, i: usize) -> String {
 }
 
 /// 1-based rank of `target` in `ranked`.
+/// Expected recall@10 over the queries that expect several operations: of the top 10
+/// alone, and with the inputs shown on the first hits (what `search` declares).
+fn multi_recall(catalog: &Catalog, queries: &[Query], ranked: &[Vec<usize>]) -> (f64, f64) {
+    let (mut n, mut alone, mut with) = (0.0, 0.0, 0.0);
+    for (q, r) in queries.iter().zip(ranked) {
+        if q.expected.len() < 2 {
+            continue;
+        }
+        let top = &r[..r.len().min(TOP)];
+        let mut seen: Vec<usize> = top.to_vec();
+        for &i in top
+            .iter()
+            .take(opcat_compiler::agent::tools::DECLARED_PER_QUERY)
+        {
+            let op = catalog.operation_at(i).into_iter();
+            seen.extend(op.flat_map(|o| {
+                o.inputs()
+                    .filter(|(p, ..)| !p.eq_ignore_ascii_case("project"))
+                    .map(|(_, from, _)| from.index())
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let share = |set: &[usize]| {
+            q.expected.iter().filter(|e| set.contains(e)).count() as f64 / q.expected.len() as f64
+        };
+        n += 1.0;
+        alone += share(top);
+        with += share(&seen);
+    }
+    if n == 0.0 {
+        return (0.0, 0.0);
+    }
+    (alone / n, with / n)
+}
+
 fn rank_of(ranked: &[usize], target: usize) -> Option<usize> {
     ranked.iter().position(|&i| i == target).map(|p| p + 1)
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use opcat_runtime::format::{
-    self, BodyRecord, CatalogData, DenseData, ExampleRecord, Location, NameEntry, OpRecord,
-    ParamRecord, TypeRecord,
+    self, BodyRecord, CatalogData, DenseData, ExampleRecord, InputRecord, Location, NameEntry,
+    OpRecord, ParamRecord, TypeRecord,
 };
 use opcat_runtime::index::{self, IndexDoc};
 use rayon::prelude::*;
@@ -64,13 +64,24 @@ pub fn artifact_with(
     // the bytes do not depend on scheduling), while the index, which tantivy writes with one
     // thread to stay deterministic, is built beside them.
     let records = || {
+        let links = crate::links::links(catalog, types_of);
         let operations: Vec<OpRecord> = catalog
             .operations
             .par_iter()
             .zip(contracts)
-            .map(|(op, c)| {
+            .zip(links)
+            .map(|((op, c), links)| {
                 let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
-                op_record(op, c, doc as u32, types_of(op))
+                let mut rec = op_record(op, c, doc as u32, types_of(op));
+                rec.inputs = links
+                    .into_iter()
+                    .map(|l| InputRecord {
+                        param: l.param,
+                        op: l.op as u32,
+                        field: l.field,
+                    })
+                    .collect();
+                rec
             })
             .collect();
         let mut types: Vec<TypeRecord> = catalog
@@ -273,6 +284,7 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
                 response: e.response.as_ref().map(|v| v.to_string().into()),
             })
             .collect(),
+        inputs: Vec::new(),
     }
 }
 
@@ -306,7 +318,7 @@ fn kind_of(ty: &Ty, types: &TypeSpace) -> (String, Vec<String>) {
 }
 
 /// Follows refs and nullability to a structural type.
-fn resolve<'a>(mut ty: &'a Ty, types: &'a TypeSpace) -> &'a Ty {
+pub(crate) fn resolve<'a>(mut ty: &'a Ty, types: &'a TypeSpace) -> &'a Ty {
     for _ in 0..16 {
         match ty {
             Ty::Ref { name } => match types.get(name) {
@@ -321,7 +333,12 @@ fn resolve<'a>(mut ty: &'a Ty, types: &'a TypeSpace) -> &'a Ty {
 }
 
 /// Property names of an object-like type (allOf parts merged), refs followed.
-fn properties<'a>(ty: &'a Ty, types: &'a TypeSpace, out: &mut Vec<(&'a str, &'a Ty)>, depth: u8) {
+pub(crate) fn properties<'a>(
+    ty: &'a Ty,
+    types: &'a TypeSpace,
+    out: &mut Vec<(&'a str, &'a Ty)>,
+    depth: u8,
+) {
     if depth > 8 {
         return;
     }

@@ -13,7 +13,8 @@
 //! 5. [`normalize`]: operations and named types ([`types`]) into the IR ([`ir`]), with
 //!    recorded examples and the list-envelope correction ([`examples`]).
 //! 6. [`render`]: each operation as a TypeScript contract (signature, return type, named
-//!    types) within a token budget, with explicit trimming notes.
+//!    types) within a token budget, with explicit trimming notes; [`links`], where each
+//!    required input comes from (the read operation whose result carries it).
 //! 7. [`emit`]: the IR and contracts into the runtime's artifact (`.opcat`, rkyv + tantivy),
 //!    its zstd release form and `manifest.json`; with [`distill`], the embedding index:
 //!    operation vectors from the sentence model ([`embed`], cached by content) and the
@@ -46,6 +47,7 @@ pub mod embed;
 pub mod emit;
 pub mod examples;
 pub mod ir;
+pub mod links;
 pub mod normalize;
 pub mod output;
 pub mod parse;

@@ -145,6 +145,11 @@ pub struct BenchMode {
     pub mrr_at_10: f64,
     /// Mean share of a query's expected operations found in its top 10.
     pub expected_recall_at_10: f64,
+    /// The same over the queries expecting several operations only.
+    pub multi_expected_recall_at_10: f64,
+    /// ... counting also the inputs a search answer shows for its declared hits (the
+    /// operations whose results carry their required inputs, project aside).
+    pub multi_expected_recall_with_inputs: f64,
     /// Median query latency (query embedding included), milliseconds.
     pub p50_ms: f64,
     /// 99th percentile query latency, milliseconds.

@@ -144,24 +144,31 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     } else {
         None
     };
+    let vectors: Vec<Option<Vec<f32>>> = match model.as_mut() {
+        Some(m) => args
+            .queries
+            .iter()
+            .map(|q| m.embed(q).map(Some))
+            .collect::<Result<_>>()?,
+        None => Vec::new(),
+    };
+    let vectors: Vec<Option<&[f32]>> = vectors.iter().map(|v| v.as_deref()).collect();
+    let queries: Vec<&str> = args.queries.iter().map(String::as_str).collect();
+    // Several queries: each operation once, under the first query that finds it.
+    let results = catalog.search_many(&queries, &vectors, &opts)?;
     let mut found = false;
-    for query in &args.queries {
-        let vector = match model.as_mut() {
-            Some(m) => Some(m.embed(query)?),
-            None => None,
-        };
-        let result = catalog.search_with_vector(query, vector.as_deref(), &opts)?;
+    for (query, result) in queries.iter().zip(&results) {
         if args.json {
             println!(
                 "{}",
-                serde_json::to_string_pretty(&SearchOutput::new(query, &result))?
+                serde_json::to_string_pretty(&SearchOutput::new(query, result))?
             );
             return Ok(ExitCode::SUCCESS);
         }
         if args.queries.len() > 1 {
             println!("## {query}");
         }
-        print_hits(&result);
+        print_hits(result);
         found |= !result.hits.is_empty();
     }
     Ok(if found {

@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -124,6 +124,19 @@ pub struct OpRecord {
     pub continuation_header: Option<String>,
     pub continuation_param: Option<String>,
     pub examples: Vec<ExampleRecord>,
+    /// Where required inputs come from: for each one that names another resource, the
+    /// read operation whose result carries it.
+    pub inputs: Vec<InputRecord>,
+}
+
+/// A data-flow edge: `param` of this operation is `field` of operation `op`'s result.
+#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+pub struct InputRecord {
+    pub param: String,
+    /// Index into [`CatalogData::operations`].
+    pub op: u32,
+    /// Path in the result (`value[].id`).
+    pub field: String,
 }
 
 /// Where a parameter goes.

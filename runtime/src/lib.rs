@@ -206,6 +206,16 @@ impl Catalog {
                 message: format!("name `{}` names operation {}, of {ops}", n.key, n.op),
             });
         }
+        for op in data.operations.iter() {
+            if let Some(i) = op.inputs.iter().find(|i| i.op.to_native() as usize >= ops) {
+                return Err(Error::Invalid {
+                    message: format!(
+                        "operation {} takes `{}` from operation {}, of {ops}",
+                        op.id, i.param, i.op
+                    ),
+                });
+            }
+        }
         if !data.names.windows(2).all(|w| w[0].key <= w[1].key) {
             return Err(Error::Invalid {
                 message: "name table is not sorted".into(),
@@ -423,5 +433,15 @@ impl<'a> Operation<'a> {
     }
     pub fn scopes(&self) -> impl Iterator<Item = &'a str> {
         self.op.scopes.iter().map(|s| s.as_str())
+    }
+    /// Where required inputs come from: `(parameter, the operation whose result carries
+    /// it, the field in that result)`, e.g. `("repositoryId", git.repositories.list,
+    /// "value[].id")`. Computed at build time; an edge to a missing operation is skipped.
+    pub fn inputs(&self) -> impl Iterator<Item = (&'a str, Operation<'a>, &'a str)> {
+        let catalog = self.catalog;
+        self.op.inputs.iter().filter_map(move |i| {
+            let op = catalog.operation_at(i.op.to_native() as usize)?;
+            Some((i.param.as_str(), op, i.field.as_str()))
+        })
     }
 }

@@ -295,6 +295,34 @@ impl Catalog {
         })
     }
 
+    /// Several intents in one search (a task that needs three operations is one call):
+    /// each query is answered in turn with `opts`, and an operation already returned for
+    /// an earlier query is left out of later ones, its place taken by the next hit, so
+    /// every operation appears once over the whole answer. `vectors`, when not empty,
+    /// holds each query's embedding as in [`Catalog::search_with_vector`].
+    pub fn search_many(
+        &self,
+        queries: &[&str],
+        vectors: &[Option<&[f32]>],
+        opts: &SearchOptions,
+    ) -> Result<Vec<SearchResult<'_>>, Error> {
+        let mut seen: Vec<usize> = Vec::new();
+        let mut out = Vec::with_capacity(queries.len());
+        for (i, query) in queries.iter().enumerate() {
+            let deeper = SearchOptions {
+                limit: opts.limit.max(1).saturating_add(seen.len()),
+                ..opts.clone()
+            };
+            let vector = vectors.get(i).copied().flatten();
+            let mut result = self.search_with_vector(query, vector, &deeper)?;
+            result.hits.retain(|h| !seen.contains(&h.op.index()));
+            result.hits.truncate(opts.limit.max(1));
+            seen.extend(result.hits.iter().map(|h| h.op.index()));
+            out.push(result);
+        }
+        Ok(out)
+    }
+
     /// BM25 ranking (filters applied in the index), best first.
     fn bm25(
         &self,

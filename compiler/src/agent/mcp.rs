@@ -53,7 +53,9 @@ pub enum ServeError {
 pub const INSTRUCTIONS: &str = "\
 Azure DevOps REST API as typed operations you call from code. Workflow: one `search` with \
 everything the task needs (several intents at once in `queries`); its answer gives each \
-operation as `api.<id>(args): Promise<Result>` with the result fields a next call uses. Then \
+operation as `api.<id>(args): Promise<Result>` with the result fields a next call uses, and \
+under `// inputs:` the operation whose result gives each required id (`repositoryId <- \
+git.repositories.list value[].id`): call that first when the task does not name the value. Then \
 one `execute` with a JavaScript or TypeScript program that calls them in sequence, feeding \
 each answer into the next call, and returns what the user asked for. `contract` shows an \
 operation's full types when the search answer is not enough; `call` runs one operation. \
@@ -155,8 +157,8 @@ impl Server {
         description = "Find Azure DevOps REST operations by what they do. Give `query`, or \
         `queries` with one intent per operation a task needs (answered together, each \
         operation once). Each hit: `api.<id>(args): Promise<Result>` with its arguments, \
-        and the fields of the result that a next call uses (ids, names, references): what \
-        an `execute` program needs to chain calls.",
+        the fields of the result that a next call uses (ids, names, references), and which \
+        operation gives each required id: what an `execute` program needs to chain calls.",
         annotations(read_only_hint = true)
     )]
     async fn search(&self, Parameters(p): Parameters<SearchParams>) -> CallToolResult {

@@ -146,6 +146,15 @@ pub fn search_text(
                 if !op.result_fields().is_empty() {
                     full.push_str(&format!("  // result: {}\n", op.result_fields()));
                 }
+                // The project is the one the task names: its lookup is not worth a line.
+                let inputs: Vec<String> = op
+                    .inputs()
+                    .filter(|(param, ..)| !param.eq_ignore_ascii_case("project"))
+                    .map(|(param, from, field)| format!("{param} <- {} {field}", from.id()))
+                    .collect();
+                if !inputs.is_empty() {
+                    full.push_str(&format!("  // inputs: {}\n", inputs.join("; ")));
+                }
             }
             let (tf, th) = (count_tokens(&full), count_tokens(&head));
             if spent + tf <= share {
