@@ -271,7 +271,6 @@ fn name_at(catalog: &Catalog, i: usize) -> String {
         .map_or_else(String::new, |o| o.id().to_string())
 }
 
-/// 1-based rank of `target` in `ranked`.
 /// Expected recall@10 over the queries that expect several operations: of the top 10
 /// alone, and with the inputs shown on the first hits (what `search` declares).
 fn multi_recall(catalog: &Catalog, queries: &[Query], ranked: &[Vec<usize>]) -> (f64, f64) {
@@ -307,6 +306,7 @@ fn multi_recall(catalog: &Catalog, queries: &[Query], ranked: &[Vec<usize>]) -> 
     (alone / n, with / n)
 }
 
+/// 1-based rank of `target` in `ranked`.
 fn rank_of(ranked: &[usize], target: usize) -> Option<usize> {
     ranked.iter().position(|&i| i == target).map(|p| p + 1)
 }

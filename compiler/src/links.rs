@@ -25,6 +25,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use crate::emit::{properties, resolve};
 use crate::ir::{Catalog, OpClass, Operation, ParamIn, Ty, TypeSpace};
 
@@ -225,10 +227,10 @@ fn offer<'a>(index: usize, op: &'a Operation, types: &'a TypeSpace) -> Option<Of
     })
 }
 
-/// The links of every operation, in catalog order.
+/// The links of every operation, in catalog order (made in parallel, collected in order).
 pub fn links<'t>(
     catalog: &'t Catalog,
-    types_of: impl Fn(&Operation) -> &'t TypeSpace,
+    types_of: impl Fn(&Operation) -> &'t TypeSpace + Sync,
 ) -> Vec<Vec<Link>> {
     // Offers by version folder: a provider is of the consumer's version.
     let mut offers: BTreeMap<&str, Vec<Offer>> = BTreeMap::new();
@@ -239,7 +241,7 @@ pub fn links<'t>(
     }
     catalog
         .operations
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, op)| {
             let given: Vec<String> = op
@@ -302,8 +304,9 @@ fn best(
     if k == "id" || k == "name" {
         k = resource_before(&op.path, param)?;
     }
-    let own_name = param.len() > 2 && param.to_ascii_lowercase() != k;
-    if k.len() < 3 {
+    let own_name = param.len() > 2 && !param.eq_ignore_ascii_case(&k);
+    // An input that leaves its attribute implied (`type`) links to nothing.
+    if k.len() < 3 || !said {
         return None;
     }
     offers
@@ -315,10 +318,8 @@ fn best(
             let p = &catalog.operations[o.op];
             let lists_k = o.resource == k;
             let other_area = p.area != op.area;
-            // An input that leaves its attribute implied (`definition`, `team`) is only
-            // taken from the list of that resource (`.../definitions`); another area's
-            // operation must list it or be typed after it exactly.
-            if !said || (other_area && !lists_k && it.noun != k) {
+            // Another area's operation must list the resource or be typed after it exactly.
+            if other_area && !lists_k && it.noun != k {
                 return None;
             }
             let named = !it.noun.is_empty() && it.noun.ends_with(&k);
@@ -330,11 +331,12 @@ fn best(
                 it.fields
                     .iter()
                     .find(|f| {
-                        !other_area && (own_name && f.eq_ignore_ascii_case(param))
-                            || (!other_area
-                                && attribute == "id"
-                                && f.len() == k.len() + 2
-                                && f.to_ascii_lowercase().strip_suffix("id") == Some(&k))
+                        !other_area
+                            && ((own_name && f.eq_ignore_ascii_case(param))
+                                || (attribute == "id"
+                                    && f.len() == k.len() + 2
+                                    && f[..k.len()].eq_ignore_ascii_case(&k)
+                                    && f[k.len()..].eq_ignore_ascii_case("id")))
                     })
                     .map(|f| (1u8, *f))
             }?;
@@ -349,10 +351,10 @@ fn best(
                 p.path.len(),
                 o.op,
             );
-            Some((rank, o.op, format!("{}{}", it.prefix, field.1)))
+            Some((rank, it.prefix.as_str(), field.1))
         })
         .min()
-        .map(|(_, o, f)| (o, f))
+        .map(|(rank, prefix, field)| (rank.8, format!("{prefix}{field}")))
 }
 
 #[cfg(test)]

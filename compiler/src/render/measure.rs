@@ -21,6 +21,27 @@ pub fn count_tokens(text: &str) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// [`count_tokens`] remembered by text (its 128-bit xxh3), for a whole catalog: versions of
+/// an area repeat most signatures, declarations and contracts word for word, and counting
+/// is the costliest part of rendering. Shared by threads; a count is the same whichever
+/// thread makes it, so the output does not depend on scheduling.
+#[derive(Debug, Default)]
+pub struct TokenCounts(std::sync::Mutex<HashMap<u128, u32>>);
+
+impl TokenCounts {
+    pub fn count(&self, text: &str) -> u32 {
+        let key = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
+        if let Some(n) = self.0.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return n;
+        }
+        let n = count_tokens(text);
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, n);
+        }
+        n
+    }
+}
+
 /// The types one level below `ty` (property types, map values), pushing every named type
 /// passed through on the way (references, `allOf` parts, union variants, array items).
 pub fn shape_names<'t>(ty: &'t Ty, types: &'t TypeSpace, names: &mut Vec<String>) -> Vec<&'t Ty> {

@@ -193,12 +193,13 @@ pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
     };
     let empty_names = Names::default();
     let empty_memo = TokenMemo::default();
+    let counts = measure::TokenCounts::default();
     c.operations
         .par_iter()
         .map(|op| match docs.get(op.source.file.as_str()) {
-            Some((doc, names, memo)) => render_with(op, doc, names, memo, opts),
+            Some((doc, names, memo)) => render_with(op, doc, names, memo, &counts, opts),
             None => {
-                let mut c = render_with(op, &empty, &empty_names, &empty_memo, opts);
+                let mut c = render_with(op, &empty, &empty_names, &empty_memo, &counts, opts);
                 c.notes.push(format!(
                     "document `{}` is not in the catalog: named types are unknown",
                     op.source.file
@@ -216,6 +217,7 @@ pub fn render(op: &Operation, doc: &Document, opts: &RenderOptions) -> Contract 
         &corrected(doc),
         &Names::new(doc),
         &TokenMemo::default(),
+        &measure::TokenCounts::default(),
         opts,
     )
 }
@@ -613,6 +615,7 @@ struct Sizer<'a> {
     doc: &'a Document,
     names: &'a Names,
     cache: &'a TokenMemo,
+    counts: &'a measure::TokenCounts,
 }
 
 impl Sizer<'_> {
@@ -630,7 +633,8 @@ impl Sizer<'_> {
             return n;
         }
         let n = self.doc.types.get(name).map_or(0, |d| {
-            measure::count_tokens(&self.writer(desc, prop_docs).declaration(name, d))
+            self.counts
+                .count(&self.writer(desc, prop_docs).declaration(name, d))
         });
         self.cache.put(key, n);
         n
@@ -648,7 +652,7 @@ impl Sizer<'_> {
             + if line.is_empty() {
                 0
             } else {
-                measure::count_tokens(&line)
+                self.counts.count(&line)
             }
     }
 }
@@ -658,6 +662,7 @@ fn render_with(
     doc: &Document,
     names: &Names,
     memo: &TokenMemo,
+    counts: &measure::TokenCounts,
     opts: &RenderOptions,
 ) -> Contract {
     let forced: BTreeSet<String> = opts
@@ -709,18 +714,19 @@ fn render_with(
         doc,
         names,
         cache: memo,
+        counts,
     };
     let mut desc = ts::Desc::Full;
     let mut prop_docs = true;
     let mut sig = signature(op, &sizer.writer(desc, prop_docs));
-    let mut sig_tokens = measure::count_tokens(&sig);
+    let mut sig_tokens = counts.count(&sig);
     let mut total = sizer.total(sig_tokens, &r, desc, prop_docs);
 
     // Step 1: first sentences.
     if total as usize > budget {
         desc = ts::Desc::First;
         sig = signature(op, &sizer.writer(desc, prop_docs));
-        sig_tokens = measure::count_tokens(&sig);
+        sig_tokens = counts.count(&sig);
         total = sizer.total(sig_tokens, &r, desc, prop_docs);
         notes.push(format!(
             "budget: descriptions cut to their first sentence (over {budget} tokens)"
@@ -811,7 +817,7 @@ fn render_with(
         collapsed: collapsed.into_iter().collect(),
         result_fields: keys::result_fields(op.returns.ty.as_ref(), doc, names),
     };
-    contract.tokens = measure::count_tokens(&contract.text());
+    contract.tokens = counts.count(&contract.text());
     if contract.tokens as usize > budget {
         contract.notes.push(format!(
             "over budget: {} tokens > {budget}; left: the signature and the types needed for response depth 1-2 and direct arguments{}",
