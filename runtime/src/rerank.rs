@@ -15,12 +15,16 @@ pub const DEPTH: usize = 30;
 /// Weights, tuned by a grid search on `benches/queries.jsonl` only (never on the held-out
 /// file), in every mode. A candidate's base score falls by 1/[`DEPTH`] per rank, so 0.1 is
 /// worth three ranks. (A penalty for sub-resources whose parent the query names, a bonus for
-/// a summary equal to the query and a penalty for the wrong item/collection shape were
-/// tried and left out: each lost more queries than it won.)
+/// a summary equal to the query, a bonus for the share of query words in the summary and
+/// a penalty for the wrong item/collection shape were tried and left out: each lost more
+/// queries than it won.)
 const W_HEAD: f32 = 0.10;
 const W_METHOD: f32 = 0.05;
 const W_METHOD_MISMATCH: f32 = -0.10;
 const W_SHAPE: f32 = 0.10;
+/// An operation of a version older than the catalog's newest (an area left behind, such
+/// as `processDefinitions` 4.1 beside `processes` 7.2) yields to current ones.
+const W_OLD: f32 = -0.2;
 /// A query word and a path segment sharing this many leading letters name the same thing
 /// ("changed" / "changes", "repo" / "repositories").
 const PREFIX: usize = 4;
@@ -223,9 +227,23 @@ fn segments(path: &str) -> (Vec<String>, bool) {
     (literal, item)
 }
 
+/// A version folder as numbers (`7.2` -> [7, 2]); on-premises folders (`azure-devops-server-2020`)
+/// and others without a leading number give nothing.
+pub fn version_key(v: &str) -> Vec<u32> {
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return Vec::new();
+    }
+    v.split('.').map_while(|n| n.parse().ok()).collect()
+}
+
 /// How well `op` fits the query's structure: a sum of weighted features, 0 for no signal.
-pub fn fit(q: &QueryShape, op: &Operation<'_>) -> f32 {
+/// `newest` is the catalog's newest version ([`version_key`]).
+pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     let mut score = 0.0;
+    let v = version_key(op.version());
+    if !v.is_empty() && v.as_slice() < newest {
+        score += W_OLD;
+    }
     let (literal, item) = segments(op.path());
     if literal.last().is_some_and(|head| q.names(head)) {
         score += W_HEAD;
@@ -304,6 +322,14 @@ mod tests {
         assert!(!item);
         let (_, item) = segments("/{organization}/_apis/projects/{projectId}");
         assert!(item);
+    }
+
+    #[test]
+    fn versions_compare_as_numbers_and_on_premises_ones_not_at_all() {
+        assert_eq!(version_key("7.2"), [7, 2]);
+        assert!(version_key("4.1") < version_key("7.2"));
+        assert!(version_key("7.10") > version_key("7.2"));
+        assert!(version_key("azure-devops-server-2020").is_empty());
     }
 
     #[test]

@@ -138,6 +138,8 @@ pub(crate) struct Search {
     method: Field,
     version: Field,
     class: Field,
+    /// The catalog's newest version ([`rerank::version_key`]).
+    newest: Vec<u32>,
 }
 
 impl Search {
@@ -170,6 +172,11 @@ impl Search {
             method: index::field(&schema, "method")?,
             version: index::field(&schema, "version")?,
             class: index::field(&schema, "class")?,
+            newest: catalog
+                .operations()
+                .map(|o| rerank::version_key(o.version()))
+                .max()
+                .unwrap_or_default(),
         })
     }
 }
@@ -254,8 +261,10 @@ impl Catalog {
         };
         if opts.rerank {
             let shape = QueryShape::of(query);
+            let newest = self.searcher()?.newest.as_slice();
             rerank::rerank(&mut ranked, |i| {
-                self.operation_at(i).map(|op| rerank::fit(&shape, &op))
+                self.operation_at(i)
+                    .map(|op| rerank::fit(&shape, &op, newest))
             });
         }
         let mut hits: Vec<Hit<'_>> = Vec::new();
