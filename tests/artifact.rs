@@ -681,3 +681,46 @@ fn several_queries_in_one_search_name_each_operation_once() {
         assert_eq!(k.as_str(), *g);
     }
 }
+
+/// A query that is word for word an operation's summary finds that operation first (issue
+/// 13: "an exact or near-exact summary match wins"), not a sub-resource sharing its words
+/// (`Create a pull request.` against `Create a pull request status.`). Over every
+/// operation whose summary no other operation shares; before the re-rank compared
+/// summaries, 81% came first.
+#[test]
+fn a_summary_as_the_query_finds_its_operation_first() {
+    let c = catalog();
+    let mut by_summary: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for op in c.operations() {
+        if op.summary().split_whitespace().count() >= 3 {
+            by_summary
+                .entry(op.summary().to_lowercase())
+                .or_default()
+                .push(op.id());
+        }
+    }
+    let opts = SearchOptions {
+        limit: 1,
+        ..SearchOptions::default()
+    };
+    let (mut total, mut first, mut misses) = (0, 0, Vec::new());
+    for ids in by_summary.values().filter(|ids| ids.len() == 1) {
+        let op = c.operation(ids[0]).unwrap();
+        total += 1;
+        let got = common::hit_ids(c, op.summary(), &opts);
+        if got.first().map(String::as_str) == Some(op.id()) {
+            first += 1;
+        } else {
+            misses.push(format!("{:?} -> {got:?}", op.summary()));
+        }
+    }
+    assert!(total > 900, "{total}");
+    let share = first as f64 / total as f64;
+    assert!(
+        share >= 0.95,
+        "{first} of {total} first:\n{}",
+        misses.join("\n")
+    );
+    let got = common::hit_ids(c, "Create a pull request.", &opts);
+    assert_eq!(got, ["git.pullRequests.create"]);
+}

@@ -25,6 +25,9 @@ const W_SHAPE: f32 = 0.10;
 /// An operation of a version older than the catalog's newest (an area left behind, such
 /// as `processDefinitions` 4.1 beside `processes` 7.2) yields to current ones.
 const W_OLD: f32 = -0.2;
+/// The query is an operation's summary, word for word once articles, case, punctuation and
+/// plurals are set aside: that operation wins ("An exact or near-exact summary match").
+const W_SUMMARY: f32 = 0.5;
 /// A query word and a path segment sharing this many leading letters name the same thing
 /// ("changed" / "changes", "repo" / "repositories").
 const PREFIX: usize = 4;
@@ -51,6 +54,8 @@ enum Shape {
 pub struct QueryShape {
     /// Lower-case words.
     words: Vec<String>,
+    /// Its content words ([`content`]), to compare with a summary's.
+    content: Vec<String>,
     action: Option<Action>,
     shape: Option<Shape>,
 }
@@ -131,6 +136,15 @@ fn is_plural(word: &str) -> bool {
     singular(word) != word
 }
 
+/// The words that carry a text's meaning, in order: lower-case, singular, without the
+/// articles and prepositions of [`STOP`].
+fn content(text: &str) -> Vec<String> {
+    words(text)
+        .filter(|w| !STOP.contains(&w.as_str()))
+        .map(|w| singular(&w))
+        .collect()
+}
+
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -181,6 +195,7 @@ impl QueryShape {
             }
         };
         QueryShape {
+            content: content(query),
             words: raw,
             action,
             shape,
@@ -243,6 +258,9 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     let v = version_key(op.version());
     if !v.is_empty() && v.as_slice() < newest {
         score += W_OLD;
+    }
+    if q.content.len() >= 2 && q.content == content(op.summary()) {
+        score += W_SUMMARY;
     }
     let (literal, item) = segments(op.path());
     if literal.last().is_some_and(|head| q.names(head)) {
