@@ -213,11 +213,24 @@ fn concurrent_searches_match_sequential_ones() {
     });
 }
 
-/// The shipped benchmark query set: at least 150 distinct queries, every id it names
-/// resolves to an operation of the real catalog, and the primary is among the expected.
+/// The shipped benchmark query sets: distinct queries (at least 150 in each of the two
+/// main files), every id they name resolves to an operation of the real catalog, and the
+/// primary is among the expected.
 #[test]
 fn benchmark_query_set_names_real_operations() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/queries.jsonl");
+    for (file, least) in [
+        ("queries.jsonl", 150),
+        ("heldout.jsonl", 150),
+        ("tuning-long.jsonl", 30),
+    ] {
+        query_file_names_real_operations(file, least);
+    }
+}
+
+fn query_file_names_real_operations(file: &str, least: usize) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../benches")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap();
     let c = catalog();
     let mut seen = std::collections::BTreeSet::new();
@@ -226,7 +239,7 @@ fn benchmark_query_set_names_real_operations() {
         let query = v["query"].as_str().unwrap();
         assert!(
             seen.insert(query.to_string()),
-            "line {}: duplicate query",
+            "{file} line {}: duplicate query",
             i + 1
         );
         let primary = v["primary"].as_str().unwrap();
@@ -236,12 +249,16 @@ fn benchmark_query_set_names_real_operations() {
             .iter()
             .map(|e| e.as_str().unwrap())
             .collect();
-        assert!(expected.contains(&primary), "line {}", i + 1);
+        assert!(expected.contains(&primary), "{file} line {}", i + 1);
         for name in expected {
-            assert!(c.operation(name).is_some(), "line {}: `{name}`", i + 1);
+            assert!(
+                c.operation(name).is_some(),
+                "{file} line {}: `{name}`",
+                i + 1
+            );
         }
     }
-    assert!(seen.len() >= 150, "{} queries", seen.len());
+    assert!(seen.len() >= least, "{file}: {} queries", seen.len());
 }
 
 /// `opcat bench` end to end on the real artifact: the table has the measured mode and

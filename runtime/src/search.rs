@@ -246,7 +246,7 @@ impl Catalog {
         };
         let dense = match mode {
             SearchMode::Bm25 => Vec::new(),
-            _ => self.dense_ranked(query, vector, &keep, depth)?,
+            _ => self.dense_ranked(focus(query), vector, &keep, depth)?,
         };
         let weak_bm25 = bm25.first().is_none_or(|(_, s)| *s < WEAK_SCORE);
         let weak_dense = dense.first().is_none_or(|(_, s)| *s < WEAK_COSINE);
@@ -406,6 +406,25 @@ impl Catalog {
     }
 }
 
+/// A query of several sentences (a tool's description) says what it does in the first one;
+/// the rest is mostly how it is called ("If a project is not specified, ..."), words whose
+/// embedding pulls the query's mean toward every operation a little. The embedding reads
+/// the first sentence only; BM25 keeps every word. On `benches/tuning-long.jsonl` (32
+/// descriptions written for tuning) hybrid MRR@10 0.587 -> 0.614; BM25 on the first
+/// sentence too gave 0.650 there but lost on the held-out file, so it was not kept.
+fn focus(query: &str) -> &str {
+    query
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '?' | '!')
+                && query[i + 1..].starts_with(' ')
+                && query[i + 1..]
+                    .trim_start()
+                    .starts_with(|n: char| n.is_uppercase())
+        })
+        .map_or(query, |(i, _)| &query[..i])
+}
+
 /// Reciprocal rank fusion of rankings (best first): each hit scores the sum over rankings
 /// of 1 / (RRF_K + rank), rank from 1. Ties go to the lower catalog index.
 fn fuse(rankings: &[&[(usize, f32)]]) -> Vec<(usize, f32)> {
@@ -418,4 +437,30 @@ fn fuse(rankings: &[&[(usize, f32)]]) -> Vec<(usize, f32)> {
     let mut fused: Vec<(usize, f32)> = score.into_iter().collect();
     fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::focus;
+
+    #[test]
+    fn a_description_is_searched_by_its_first_sentence() {
+        assert_eq!(
+            focus("List teams. If a project is not specified, you will be prompted."),
+            "List teams"
+        );
+        assert_eq!(
+            focus("list teams of project Fabrikam"),
+            "list teams of project Fabrikam"
+        );
+        // A period inside a name or version is no sentence end.
+        assert_eq!(
+            focus("get build 7.2 logs. Output is JSON."),
+            "get build 7.2 logs"
+        );
+        assert_eq!(
+            focus("List files in src/main.rs of a repo"),
+            "List files in src/main.rs of a repo"
+        );
+    }
 }
