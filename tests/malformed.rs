@@ -283,3 +283,98 @@ fn exponential_inlining_is_cut_and_reported() {
     );
     assert!(out.diagnostics.len() < 10, "{:?}", out.diagnostics);
 }
+
+/// Names outside ASCII in inputs, paths and result fields go through the data-flow edges
+/// (`links.rs`, which compares name prefixes and suffixes) and the artifact without a
+/// panic; the edge it can make is made.
+#[test]
+fn non_ascii_names_link_without_a_panic() {
+    const SPEC: &str = r##"{
+  "swagger": "2.0", "host": "dev.azure.com", "basePath": "/",
+  "paths": {
+    "/{organization}/_apis/çhangesets": {"get": {
+      "operationId": "Changesets_List",
+      "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"}],
+      "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Çhangeset"}}}}
+    }},
+    "/{organization}/_apis/çhangesets/{id}": {"get": {
+      "operationId": "Changesets_Get", "description": "Get one changeset.",
+      "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"},
+                     {"in": "path", "name": "id", "required": true, "type": "string", "description": "The id"}],
+      "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Çhangeset"}}}
+    }},
+    "/{organization}/_apis/ñodes/{ñodeId}/ünits/{éId}": {"get": {
+      "operationId": "Units_Get",
+      "parameters": [{"in": "path", "name": "organization", "required": true, "type": "string"},
+                     {"in": "path", "name": "ñodeId", "required": true, "type": "string"},
+                     {"in": "path", "name": "éId", "required": true, "type": "string"}],
+      "responses": {"200": {"description": "ok", "schema": {"$ref": "#/definitions/Çhangeset"}}}
+    }}
+  },
+  "definitions": {
+    "Çhangeset": {"type": "object", "properties": {
+      "abcdéx": {"type": "string"}, "çhangesetId": {"type": "string"}, "ñodeId": {"type": "string"}, "éid": {"type": "string"},
+      "idé": {"type": "string"}, "id": {"type": "string"}
+    }}
+  }
+}"##;
+    let root = tempfile::tempdir().unwrap();
+    write(root.path(), "odd/7.2/odd.json", SPEC);
+    let build = compile(
+        &Options {
+            specs: root.path().to_path_buf(),
+            versions: VersionSelect::Latest,
+        },
+        &FsLoader,
+        &|_| {},
+    );
+    assert_eq!(
+        build.catalog.operations.len(),
+        3,
+        "{:#?}",
+        build.diagnostics
+    );
+    let contracts = opcat_compiler::render::render_catalog(
+        &build.catalog,
+        &opcat_compiler::render::RenderOptions::default(),
+    );
+    let bytes = opcat_compiler::emit::artifact(&build.catalog, &contracts, "odd", "test").unwrap();
+    let c = opcat_runtime::Catalog::from_bytes(&bytes).unwrap();
+    let get = c
+        .operations()
+        .find(|o| o.operation_id() == "Changesets_Get")
+        .unwrap();
+    let edges = |id: &str| -> Vec<(String, String, String)> {
+        c.operations()
+            .find(|o| o.operation_id() == id)
+            .unwrap()
+            .inputs()
+            .map(|(p, from, f)| {
+                (
+                    p.to_string(),
+                    from.operation_id().to_string(),
+                    f.to_string(),
+                )
+            })
+            .collect()
+    };
+    // Names are compared with ASCII case folding: `Çhangeset` is not `çhangeset`, so the
+    // bare id comes from the field named after the resource.
+    assert_eq!(
+        edges(get.operation_id()),
+        [(
+            "id".into(),
+            "Changesets_List".into(),
+            "[].çhangesetId".into()
+        )]
+    );
+    // `abcdéx` has the length of `ñodeId` but a character across the cut: no panic.
+    assert_eq!(
+        edges("Units_Get"),
+        [(
+            "ñodeId".into(),
+            "Changesets_List".into(),
+            "[].ñodeId".into()
+        )]
+    );
+}

@@ -335,8 +335,10 @@ fn best(
                             && ((own_name && f.eq_ignore_ascii_case(param))
                                 || (attribute == "id"
                                     && f.len() == k.len() + 2
-                                    && f[..k.len()].eq_ignore_ascii_case(&k)
-                                    && f[k.len()..].eq_ignore_ascii_case("id")))
+                                    && f.get(..k.len())
+                                        .is_some_and(|h| h.eq_ignore_ascii_case(&k))
+                                    && f.get(k.len()..)
+                                        .is_some_and(|t| t.eq_ignore_ascii_case("id"))))
                     })
                     .map(|f| (1u8, *f))
             }?;
