@@ -689,3 +689,43 @@ fn closed_stdout_is_not_a_panic() {
         assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
     }
 }
+
+/// `opcat search q1 q2 --json`: JSON Lines, one `schemas/search.schema.json` object per
+/// query, each operation once over all of them (`Catalog::search_many`).
+#[test]
+fn several_queries_print_json_lines_with_each_operation_once() {
+    let cat = catalog_arg();
+    let out = Command::new(env!("CARGO_BIN_EXE_opcat"))
+        .args([
+            "search",
+            "list repositories",
+            "get a repository",
+            "--json",
+            "--limit",
+            "4",
+            "--catalog",
+            &cat,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["query"], "list repositories");
+    assert_eq!(lines[1]["query"], "get a repository");
+    let mut ids = std::collections::BTreeSet::new();
+    for l in &lines {
+        let hits = l["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 4, "{l}");
+        for h in hits {
+            assert!(
+                ids.insert(h["id"].as_str().unwrap().to_string()),
+                "{h} twice"
+            );
+        }
+    }
+}

@@ -48,7 +48,8 @@ pub struct SearchArgs {
     /// Only this version folder (7.2).
     #[arg(long)]
     version: Option<String>,
-    /// Print JSON (schemas/search.schema.json).
+    /// Print JSON (schemas/search.schema.json); with several queries, JSON Lines: one such
+    /// object per query, each operation once over all of them.
     #[arg(long)]
     json: bool,
     /// Artifact to read (`.opcat`, or the `.opcat.zst` release form).
@@ -133,12 +134,6 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
         println!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    if args.json && args.queries.len() > 1 {
-        bail!(
-            "--json takes one query (schemas/search.schema.json); got {}",
-            args.queries.len()
-        );
-    }
     let mut model = if args.full_model {
         Some(QueryModel::load(&catalog)?)
     } else {
@@ -158,18 +153,21 @@ pub fn search(args: SearchArgs) -> Result<ExitCode> {
     let results = catalog.search_many(&queries, &vectors, &opts)?;
     let mut found = false;
     for (query, result) in queries.iter().zip(&results) {
+        found |= !result.hits.is_empty();
         if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&SearchOutput::new(query, result))?
-            );
-            return Ok(ExitCode::SUCCESS);
+            // One query: one pretty object; several: JSON Lines, an object per query.
+            let out = SearchOutput::new(query, result);
+            if queries.len() == 1 {
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("{}", serde_json::to_string(&out)?);
+            }
+            continue;
         }
         if args.queries.len() > 1 {
             println!("## {query}");
         }
         print_hits(result);
-        found |= !result.hits.is_empty();
     }
     Ok(if found {
         ExitCode::SUCCESS
