@@ -285,13 +285,11 @@ fn multi_recall(catalog: &Catalog, queries: &[Query], ranked: &[Vec<usize>]) -> 
             .iter()
             .take(opcat_compiler::agent::tools::DECLARED_PER_QUERY)
         {
-            let op = catalog.operation_at(i).into_iter();
-            seen.extend(op.flat_map(|o| {
-                o.inputs()
-                    .filter(|(p, ..)| !p.eq_ignore_ascii_case("project"))
-                    .map(|(_, from, _)| from.index())
-                    .collect::<Vec<_>>()
-            }));
+            if let Some(op) = catalog.operation_at(i) {
+                seen.extend(
+                    opcat_compiler::agent::tools::shown_inputs(op).map(|(_, from, _)| from.index()),
+                );
+            }
         }
         let share = |set: &[usize]| {
             q.expected.iter().filter(|e| set.contains(e)).count() as f64 / q.expected.len() as f64

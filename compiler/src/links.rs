@@ -76,18 +76,13 @@ const ATTRIBUTES: [(&str, &str); 6] = [
 /// `projectId`, `project`, `projectNameOrId` -> `project`: names of one resource compare
 /// equal.
 fn key(name: &str) -> String {
-    split(name).0
+    parts(name).0
 }
 
-/// An input's resource key and the attribute it names: `repositoryId` -> (`repository`,
-/// `id`), `witRefName` -> (`wit`, `referenceName`), `project` -> (`project`, `id`).
-fn split(name: &str) -> (String, &'static str) {
-    let (k, attribute, _) = parts(name);
-    (k, attribute)
-}
-
-/// [`split`], and whether the name said its attribute (`teamId`) or left it implied
-/// (`team`, `definition`).
+/// An input's resource key, the attribute it names, and whether the name said it
+/// (`teamId`) or left it implied (`team`, `definition`): `repositoryId` -> (`repository`,
+/// `id`, true), `witRefName` -> (`workitemtype`, `referenceName`, true), `project` ->
+/// (`project`, `id`, false).
 fn parts(name: &str) -> (String, &'static str, bool) {
     let l = name.to_ascii_lowercase();
     let (k, attribute, said) = ATTRIBUTES
@@ -129,18 +124,9 @@ fn noun(type_name: &str) -> String {
     }
 }
 
-/// `workitems` -> `workitem`, `repositories` -> `repository`.
+/// `workitems` -> `workitem`: the runtime's singular of the lower-cased segment.
 fn singular(segment: &str) -> String {
-    let s = segment.to_ascii_lowercase();
-    if let Some(stem) = s.strip_suffix("ies") {
-        format!("{stem}y")
-    } else if s.ends_with("sses") || s.ends_with("ches") || s.ends_with("xes") {
-        s[..s.len() - 2].to_string()
-    } else if s.ends_with('s') && !s.ends_with("ss") {
-        s[..s.len() - 1].to_string()
-    } else {
-        s
-    }
+    opcat_runtime::singular(&segment.to_ascii_lowercase())
 }
 
 /// The required inputs an operation is given in its path or query.
@@ -370,13 +356,17 @@ mod tests {
         assert_eq!(key("id"), "id");
         assert_eq!(key("pullRequestId"), "pullrequest");
         assert_eq!(key("repositoryNameOrId"), "repository");
-        assert_eq!(split("wikiIdentifier"), ("wiki".into(), "id"));
+        assert_eq!(parts("wikiIdentifier"), ("wiki".into(), "id", true));
         assert_eq!(
-            split("witRefName"),
-            ("workitemtype".into(), "referenceName")
+            parts("witRefName"),
+            ("workitemtype".into(), "referenceName", true)
         );
-        assert_eq!(split("subjectDescriptor"), ("subject".into(), "descriptor"));
-        assert_eq!(split("packageName"), ("package".into(), "name"));
+        assert_eq!(
+            parts("subjectDescriptor"),
+            ("subject".into(), "descriptor", true)
+        );
+        assert_eq!(parts("packageName"), ("package".into(), "name", true));
+        assert_eq!(parts("team"), ("team".into(), "id", false));
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod glossary;
 pub mod index;
 pub mod prepare;
 mod rerank;
+pub use rerank::singular;
 mod search;
 
 use std::collections::BTreeMap;
@@ -437,7 +438,7 @@ impl<'a> Operation<'a> {
     /// Where required inputs come from: `(parameter, the operation whose result carries
     /// it, the field in that result)`, e.g. `("repositoryId", git.repositories.list,
     /// "value[].id")`. Computed at build time; an edge to a missing operation is skipped.
-    pub fn inputs(&self) -> impl Iterator<Item = (&'a str, Operation<'a>, &'a str)> {
+    pub fn inputs(&self) -> impl Iterator<Item = (&'a str, Operation<'a>, &'a str)> + use<'a> {
         let catalog = self.catalog;
         self.op.inputs.iter().filter_map(move |i| {
             let op = catalog.operation_at(i.op.to_native() as usize)?;

@@ -115,7 +115,8 @@ fn verb(word: &str) -> Option<Action> {
 }
 
 /// `repositories` -> `repository`, `pullrequests` -> `pullrequest`, `status` stays.
-fn singular(word: &str) -> String {
+/// Lower-case words in, as the index and the compiler's data-flow edges compare them.
+pub fn singular(word: &str) -> String {
     let w = word;
     if w.len() > 4 && w.ends_with("ies") {
         format!("{}y", &w[..w.len() - 3])

@@ -58,6 +58,15 @@ pub fn api_declaration(op: &Operation<'_>) -> String {
     format!("api.{}{params}", op.id())
 }
 
+/// The inputs a search answer shows for a declared hit ([`Operation::inputs`]), the
+/// project aside: it is the one the task names, its lookup is not worth a line.
+pub fn shown_inputs<'a>(
+    op: Operation<'a>,
+) -> impl Iterator<Item = (&'a str, Operation<'a>, &'a str)> + use<'a> {
+    op.inputs()
+        .filter(|(param, ..)| !param.eq_ignore_ascii_case("project"))
+}
+
 /// Default hits per query.
 pub const DEFAULT_LIMIT: usize = 6;
 /// Hits per query shown with their declaration; later ones get their first line only.
@@ -146,10 +155,7 @@ pub fn search_text(
                 if !op.result_fields().is_empty() {
                     full.push_str(&format!("  // result: {}\n", op.result_fields()));
                 }
-                // The project is the one the task names: its lookup is not worth a line.
-                let inputs: Vec<String> = op
-                    .inputs()
-                    .filter(|(param, ..)| !param.eq_ignore_ascii_case("project"))
+                let inputs: Vec<String> = shown_inputs(op)
                     .map(|(param, from, field)| format!("{param} <- {} {field}", from.id()))
                     .collect();
                 if !inputs.is_empty() {
