@@ -123,32 +123,69 @@ pub fn artifact_with(
     format::to_bytes(&data)
 }
 
-/// Makes equal texts one allocation, so the archive writes each once: rkyv's serializer
-/// writes a shared pointer's target at its first use and points later uses at it. Versions
-/// of an area repeat most contracts, examples and types word for word, so an all-versions
-/// catalog costs little more than its latest one. One pass in catalog order, after the
-/// parallel build: the bytes are the same whatever the scheduling.
+/// Makes equal texts and lists one allocation, so the archive writes each once: rkyv's
+/// serializer writes a shared pointer's target at its first use and points later uses at
+/// it. Versions of an area repeat most contracts, parameters, examples and types word for
+/// word, so an all-versions catalog costs little more than its latest one. One pass in
+/// catalog order, after the parallel build: the bytes are the same whatever the
+/// scheduling. Texts go first, so lists that hold them compare and share whole.
 fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
-    let mut seen: HashSet<Arc<str>> = HashSet::new();
-    let mut one = |s: &mut Arc<str>| match seen.get(&**s) {
-        Some(first) => *s = Arc::clone(first),
-        None => {
-            seen.insert(Arc::clone(s));
+    let mut texts = Shared::<String>::default();
+    for op in operations.iter_mut() {
+        for s in [
+            &mut op.id,
+            &mut op.server,
+            &mut op.operation_id,
+            &mut op.path,
+            &mut op.summary,
+            &mut op.signature,
+            &mut op.declarations,
+            &mut op.result_fields,
+        ] {
+            texts.one(s);
         }
-    };
-    for op in operations {
-        one(&mut op.path);
-        one(&mut op.summary);
-        one(&mut op.signature);
-        one(&mut op.declarations);
-        one(&mut op.result_fields);
-        op.notes.iter_mut().for_each(&mut one);
-        op.examples
-            .iter_mut()
-            .filter_map(|e| e.response.as_mut())
-            .for_each(&mut one);
+        // Fresh from `op_record`: each list has one owner, so it is changed in place.
+        if let Some(notes) = Arc::get_mut(&mut op.notes) {
+            notes.iter_mut().for_each(|n| texts.one(n));
+        }
+        if let Some(examples) = Arc::get_mut(&mut op.examples) {
+            examples
+                .iter_mut()
+                .filter_map(|e| e.response.as_mut())
+                .for_each(|r| texts.one(r));
+        }
     }
-    types.iter_mut().for_each(|t| one(&mut t.declaration));
+    types.iter_mut().for_each(|t| texts.one(&mut t.declaration));
+    let (mut strings, mut notes) = (Shared::<Vec<String>>::default(), Shared::default());
+    let (mut params, mut examples) = (Shared::default(), Shared::default());
+    for op in operations {
+        strings.one(&mut op.aliases);
+        strings.one(&mut op.collapsed);
+        strings.one(&mut op.scopes);
+        notes.one(&mut op.notes);
+        params.one(&mut op.params);
+        examples.one(&mut op.examples);
+    }
+}
+
+/// The first allocation seen of each value.
+struct Shared<T>(HashSet<Arc<T>>);
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared(HashSet::new())
+    }
+}
+
+impl<T: Eq + std::hash::Hash> Shared<T> {
+    fn one(&mut self, s: &mut Arc<T>) {
+        match self.0.get(&**s) {
+            Some(first) => *s = Arc::clone(first),
+            None => {
+                self.0.insert(Arc::clone(s));
+            }
+        }
+    }
 }
 
 fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {
@@ -223,67 +260,69 @@ pub fn first_sentence(text: &str) -> String {
 
 fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> OpRecord {
     OpRecord {
-        id: op.id.clone(),
-        aliases: op.aliases.clone(),
+        id: op.id.clone().into(),
+        aliases: op.aliases.clone().into(),
         area: op.area.clone(),
         resource: op.resource.clone(),
         version: op.version.clone(),
         api_version: op.api_version.clone(),
         method: op.method.clone(),
-        server: op.server.clone(),
-        path: op.path.as_str().into(),
+        server: op.server.clone().into(),
+        path: op.path.clone().into(),
         path_query: op.path_query.clone(),
         summary: summary(op).into(),
         document,
-        operation_id: op.source.operation_id.clone(),
+        operation_id: op.source.operation_id.clone().into(),
         read_only: op.class == OpClass::Read,
         preview: op.preview,
         deprecated: op.deprecated,
-        signature: c.signature.as_str().into(),
-        declarations: c.declarations.as_str().into(),
+        signature: c.signature.clone().into(),
+        declarations: c.declarations.clone().into(),
         tokens: c.tokens,
-        collapsed: c.collapsed.clone(),
-        notes: c.notes.iter().map(|n| n.as_str().into()).collect(),
-        result_fields: c.result_fields.as_str().into(),
-        params: op
-            .params
-            .iter()
-            .map(|p| {
-                let (kind, allowed) = kind_of(&p.ty, types);
-                ParamRecord {
-                    name: p.name.clone(),
-                    location: match p.location {
-                        ParamIn::Path => Location::Path,
-                        ParamIn::Query => Location::Query,
-                        ParamIn::Header => Location::Header,
-                        ParamIn::Cookie => Location::Cookie,
-                        ParamIn::FormData => Location::FormData,
-                    },
-                    required: p.required,
-                    kind,
-                    allowed,
-                    collection_format: p.collection_format.clone(),
-                }
-            })
-            .collect(),
+        collapsed: c.collapsed.clone().into(),
+        notes: Arc::new(c.notes.iter().map(|n| Arc::new(n.clone())).collect()),
+        result_fields: c.result_fields.clone().into(),
+        params: Arc::new(
+            op.params
+                .iter()
+                .map(|p| {
+                    let (kind, allowed) = kind_of(&p.ty, types);
+                    ParamRecord {
+                        name: p.name.clone(),
+                        location: match p.location {
+                            ParamIn::Path => Location::Path,
+                            ParamIn::Query => Location::Query,
+                            ParamIn::Header => Location::Header,
+                            ParamIn::Cookie => Location::Cookie,
+                            ParamIn::FormData => Location::FormData,
+                        },
+                        required: p.required,
+                        kind,
+                        allowed,
+                        collection_format: p.collection_format.clone(),
+                    }
+                })
+                .collect(),
+        ),
         body: op.body.as_ref().map(|b| BodyRecord {
             name: b.name.clone(),
             content_type: b.content_type.clone(),
             required: b.required,
         }),
-        scopes: op.scopes.clone(),
+        scopes: op.scopes.clone().into(),
         continuation_header: op.paging.continuation_header.clone(),
         continuation_param: op.paging.continuation_param.clone(),
-        examples: op
-            .examples
-            .iter()
-            .map(|e| ExampleRecord {
-                title: e.title.clone(),
-                file: e.file.clone(),
-                status: e.status.clone(),
-                response: e.response.as_ref().map(|v| v.to_string().into()),
-            })
-            .collect(),
+        examples: Arc::new(
+            op.examples
+                .iter()
+                .map(|e| ExampleRecord {
+                    title: e.title.clone(),
+                    file: e.file.clone(),
+                    status: e.status.clone(),
+                    response: e.response.as_ref().map(|v| v.to_string().into()),
+                })
+                .collect(),
+        ),
         inputs: Vec::new(),
     }
 }

@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 7;
+pub const FORMAT_VERSION: u32 = 8;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -82,10 +82,18 @@ pub struct DenseData {
 }
 
 /// One operation: what search hits, contracts and request preparation need.
+///
+/// Texts and lists that versions of an area repeat word for word are shared (`Arc`): the
+/// writer makes equal ones one allocation and the archive holds each once (format 8 added
+/// the lists and the names), so an all-versions catalog stores little per extra version
+/// beyond this record. A shared value is never zero-sized in the archive (`Arc<String>`,
+/// `Arc<Vec<_>>`, not `Arc<str>` or `Arc<[_]>`): rkyv's validator tells shared values
+/// apart by address, and an empty `str` takes no room, so it could share its address with
+/// the next shared value and fail validation.
 #[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
 pub struct OpRecord {
-    pub id: String,
-    pub aliases: Vec<String>,
+    pub id: Arc<String>,
+    pub aliases: Arc<Vec<String>>,
     pub area: String,
     pub resource: String,
     pub version: String,
@@ -93,37 +101,37 @@ pub struct OpRecord {
     /// Upper-case HTTP method.
     pub method: String,
     /// Base URL template (`https://dev.azure.com`).
-    pub server: String,
-    pub path: Arc<str>,
+    pub server: Arc<String>,
+    pub path: Arc<String>,
     pub path_query: Option<String>,
-    pub summary: Arc<str>,
+    pub summary: Arc<String>,
     /// Index into [`CatalogData::documents`].
     pub document: u32,
     /// Spec `operationId`.
-    pub operation_id: String,
+    pub operation_id: Arc<String>,
     pub read_only: bool,
     pub preview: bool,
     pub deprecated: bool,
     /// One-line doc comment + function declaration.
-    pub signature: Arc<str>,
+    pub signature: Arc<String>,
     /// Declarations of the named types the signature uses (within budget).
-    pub declarations: Arc<str>,
+    pub declarations: Arc<String>,
     /// Tokens of `signature` + `declarations` (o200k_base).
     pub tokens: u32,
     /// Named types referenced but not declared (expand on request).
-    pub collapsed: Vec<String>,
+    pub collapsed: Arc<Vec<String>>,
     /// What rendering trimmed, in words.
-    pub notes: Vec<Arc<str>>,
+    pub notes: Arc<Vec<Arc<String>>>,
     /// The result's key fields on one line (ids, names, states, nested references:
     /// `GitPullRequest {pullRequestId: number; ...}`), for chaining calls; may be empty.
-    pub result_fields: Arc<str>,
-    pub params: Vec<ParamRecord>,
+    pub result_fields: Arc<String>,
+    pub params: Arc<Vec<ParamRecord>>,
     pub body: Option<BodyRecord>,
-    pub scopes: Vec<String>,
+    pub scopes: Arc<Vec<String>>,
     /// Continuation-token response header, if the operation pages that way.
     pub continuation_header: Option<String>,
     pub continuation_param: Option<String>,
-    pub examples: Vec<ExampleRecord>,
+    pub examples: Arc<Vec<ExampleRecord>>,
     /// Where required inputs come from: for each one that names another resource, the
     /// read operation whose result carries it.
     pub inputs: Vec<InputRecord>,
@@ -140,7 +148,7 @@ pub struct InputRecord {
 }
 
 /// Where a parameter goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Archive, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Archive, Serialize, Deserialize)]
 #[rkyv(derive(Debug, PartialEq, Eq, Clone, Copy))]
 pub enum Location {
     #[default]
@@ -153,7 +161,7 @@ pub enum Location {
 }
 
 /// A parameter, with what validation needs.
-#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Archive, Serialize, Deserialize)]
 pub struct ParamRecord {
     pub name: String,
     pub location: Location,
@@ -175,12 +183,12 @@ pub struct BodyRecord {
 }
 
 /// A recorded example, trimmed, as JSON text.
-#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Archive, Serialize, Deserialize)]
 pub struct ExampleRecord {
     pub title: String,
     pub file: String,
     pub status: Option<String>,
-    pub response: Option<Arc<str>>,
+    pub response: Option<Arc<String>>,
 }
 
 /// A name that finds an operation.
@@ -195,7 +203,7 @@ pub struct NameEntry {
 pub struct TypeRecord {
     pub name: String,
     pub document: u32,
-    pub declaration: Arc<str>,
+    pub declaration: Arc<String>,
 }
 
 /// One file of the search index.

@@ -300,7 +300,7 @@ impl Catalog {
         same.iter()
             .find(|t| Some(t.document.to_native()) == doc)
             .or(same.first())
-            .map(|t| &*t.declaration)
+            .map(|t| t.declaration.as_str())
     }
 
     /// A contract with the named types in `expand` declared as well.
@@ -399,11 +399,11 @@ impl<'a> Operation<'a> {
     }
     /// Spec `operationId`.
     pub fn operation_id(&self) -> &'a str {
-        self.op.operation_id.as_str()
+        &self.op.operation_id
     }
     /// Base URL template (`https://dev.azure.com`).
     pub fn server(&self) -> &'a str {
-        self.op.server.as_str()
+        &self.op.server
     }
     /// The api-version value to send, if the API versions by query parameter.
     pub fn api_version(&self) -> Option<&'a str> {
@@ -430,7 +430,7 @@ impl<'a> Operation<'a> {
     }
     /// What rendering trimmed.
     pub fn notes(&self) -> impl Iterator<Item = &'a str> {
-        self.op.notes.iter().map(|s| &**s)
+        self.op.notes.iter().map(|s| s.as_str())
     }
     pub fn scopes(&self) -> impl Iterator<Item = &'a str> {
         self.op.scopes.iter().map(|s| s.as_str())

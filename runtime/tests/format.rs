@@ -10,18 +10,18 @@ use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchMode, Sea
 
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
-        id: id.into(),
-        aliases: vec![format!("{id}Alias")],
+        id: id.to_owned().into(),
+        aliases: vec![format!("{id}Alias")].into(),
         area: area.into(),
         version: "7.2".into(),
         method: method.into(),
-        server: "https://dev.azure.com".into(),
+        server: "https://dev.azure.com".to_owned().into(),
         path: format!("/{{organization}}/_apis/{area}").into(),
-        summary: summary.into(),
-        operation_id: format!("Op_{id}"),
+        summary: summary.to_owned().into(),
+        operation_id: format!("Op_{id}").into(),
         read_only: method == "GET",
         signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
-        declarations: "interface Thing { thingId: number }".into(),
+        declarations: "interface Thing { thingId: number }".to_owned().into(),
         tokens: 12,
         ..OpRecord::default()
     };
@@ -81,7 +81,7 @@ fn data() -> CatalogData {
         types: vec![TypeRecord {
             name: "Thing".into(),
             document: 0,
-            declaration: "interface Thing { thingId: number }".into(),
+            declaration: "interface Thing { thingId: number }".to_owned().into(),
         }],
         hosts: vec!["https://dev.azure.com".into()],
         index_files: index::build(&docs).unwrap(),
@@ -389,4 +389,27 @@ fn damage_is_refused_with_typed_errors() {
 fn catalog_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<Catalog>();
+}
+
+/// Shared values that are empty, of every shared type, and the same values shared by two
+/// operations, still pass validation. rkyv's validator tells shared values apart by
+/// address; a zero-sized one (an empty `Arc<str>` or `Arc<[T]>`) sat at the address of the
+/// next shared value and was refused as "claimed as two different types" (format 8 keeps
+/// every shared value sized).
+#[test]
+fn empty_and_repeated_shared_values_validate() {
+    let mut data = data();
+    data.dense = None;
+    let empty = OpRecord {
+        id: "empty.op".to_owned().into(),
+        ..OpRecord::default()
+    };
+    let mut twin = empty.clone();
+    twin.id = "empty.twin".to_owned().into();
+    data.operations.extend([empty, twin]);
+    let bytes = format::to_bytes(&data).unwrap();
+    let c = Catalog::from_bytes(&bytes).unwrap();
+    c.verify().unwrap();
+    assert_eq!(c.operation_at(5).map(|o| o.id()), Some("empty.twin"));
+    assert_eq!(c.operation_at(5).map(|o| o.summary()), Some(""));
 }

@@ -25,15 +25,18 @@ fn catalog() -> Catalog {
     let api = param("api-version", Location::Query, true, "string");
     let ops = vec![
         OpRecord {
-            id: "git.items.get".into(),
+            id: "git.items.get".to_owned().into(),
             version: "7.2".into(),
             api_version: Some("7.2-preview.1".into()),
             method: "GET".into(),
-            server: "https://dev.azure.com".into(),
-            path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items".into(),
+            server: "https://dev.azure.com".to_owned().into(),
+            path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items"
+                .to_owned()
+                .into(),
             signature: "get(args: { project: string; repositoryId: string; path?: string; \
                         $top?: number; ids?: number[]; state?: State; includeLinks?: boolean }): \
                         Promise<Item>"
+                .to_owned()
                 .into(),
             params: vec![
                 org.clone(),
@@ -56,26 +59,29 @@ fn catalog() -> Catalog {
                 param("includeLinks", Location::Query, false, "boolean"),
                 param("Version", Location::Header, false, "string"),
                 api.clone(),
-            ],
+            ]
+            .into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "wit.workItems.update".into(),
+            id: "wit.workItems.update".to_owned().into(),
             version: "7.2".into(),
             api_version: Some("7.2".into()),
             method: "PATCH".into(),
-            server: "https://dev.azure.com".into(),
-            path: "/{organization}/_apis/wit/workitems/{id}".into(),
+            server: "https://dev.azure.com".to_owned().into(),
+            path: "/{organization}/_apis/wit/workitems/{id}".to_owned().into(),
             path_query: Some("bypassRules={bypassRules}&$expand=all".into()),
             signature: "update(args: { id: number; bypassRules?: boolean; body: JsonPatch }): \
                         Promise<WorkItem>"
+                .to_owned()
                 .into(),
             params: vec![
                 org.clone(),
                 param("id", Location::Path, true, "integer"),
                 param("bypassRules", Location::Query, false, "boolean"),
                 api.clone(),
-            ],
+            ]
+            .into(),
             body: Some(BodyRecord {
                 name: "document".into(),
                 content_type: "application/json-patch+json".into(),
@@ -84,52 +90,59 @@ fn catalog() -> Catalog {
             ..OpRecord::default()
         },
         OpRecord {
-            id: "notification.subscriptions.list".into(),
+            id: "notification.subscriptions.list".to_owned().into(),
             version: "7.2".into(),
             api_version: Some("7.2-preview.1".into()),
             method: "GET".into(),
-            server: "https://{service}dev.azure.com".into(),
-            path: "/{organization}/_apis/notification/subscriptions".into(),
-            params: vec![org.clone(), api.clone()],
+            server: "https://{service}dev.azure.com".to_owned().into(),
+            path: "/{organization}/_apis/notification/subscriptions"
+                .to_owned()
+                .into(),
+            params: vec![org.clone(), api.clone()].into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "accounts.list".into(),
+            id: "accounts.list".to_owned().into(),
             version: "7.2".into(),
             method: "GET".into(),
-            server: "https://app.vssps.visualstudio.com".into(),
-            path: "/_apis/accounts".into(),
+            server: "https://app.vssps.visualstudio.com".to_owned().into(),
+            path: "/_apis/accounts".to_owned().into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "onprem.projects.list".into(),
+            id: "onprem.projects.list".to_owned().into(),
             version: "azure-devops-server-7.1".into(),
             api_version: Some("7.1".into()),
             method: "GET".into(),
-            server: "https://fabrikam-fiber-inc:8080/DefaultCollection".into(),
-            path: "/{collection}/_apis/projects/{projectId}".into(),
-            signature: "list(args: { projectId: string; $top?: number }): Promise<Project>".into(),
+            server: "https://fabrikam-fiber-inc:8080/DefaultCollection"
+                .to_owned()
+                .into(),
+            path: "/{collection}/_apis/projects/{projectId}".to_owned().into(),
+            signature: "list(args: { projectId: string; $top?: number }): Promise<Project>"
+                .to_owned()
+                .into(),
             params: vec![
                 param("collection", Location::Path, true, "string"),
                 param("projectId", Location::Path, true, "string"),
                 param("$top", Location::Query, false, "integer"),
                 api.clone(),
-            ],
+            ]
+            .into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "evil.host".into(),
+            id: "evil.host".to_owned().into(),
             version: "7.2".into(),
             method: "GET".into(),
-            server: "http://dev.azure.com".into(),
-            path: "/_apis/x".into(),
+            server: "http://dev.azure.com".to_owned().into(),
+            path: "/_apis/x".to_owned().into(),
             ..OpRecord::default()
         },
     ];
     let docs: Vec<IndexDoc> = ops
         .iter()
         .map(|o| IndexDoc {
-            name: o.id.clone(),
+            name: o.id.to_string(),
             area: "a".into(),
             method: o.method.clone(),
             version: o.version.clone(),
