@@ -21,6 +21,12 @@ pub fn count_tokens(text: &str) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Loads the tokenizer's tables (about 50 ms, once per process) now, so that a build can do
+/// it on a spare thread while it compiles instead of in the render stage.
+pub fn warm_up() {
+    bpe_openai::o200k_base();
+}
+
 /// [`count_tokens`] remembered by text (its 128-bit xxh3), for a whole catalog: versions of
 /// an area repeat most signatures, declarations and contracts word for word, and counting
 /// is the costliest part of rendering. Shared by threads; a count is the same whichever
