@@ -140,6 +140,10 @@ pub(crate) struct Search {
     class: Field,
     /// The catalog's newest version ([`rerank::version_key`]).
     newest: Vec<u32>,
+    /// Operations per distinct id, rounded up: 1 for one version, about 10 for every
+    /// version of Azure DevOps. A ranking is read this much deeper before each id is kept
+    /// once, so that versions of one operation do not fill the candidates.
+    spread: usize,
 }
 
 impl Search {
@@ -177,6 +181,11 @@ impl Search {
                 .map(|o| rerank::version_key(o.version()))
                 .max()
                 .unwrap_or_default(),
+            spread: {
+                let ids: std::collections::HashSet<&str> =
+                    catalog.operations().map(|o| o.id()).collect();
+                catalog.len().div_ceil(ids.len().max(1)).max(1)
+            },
         })
     }
 }
@@ -240,13 +249,38 @@ impl Catalog {
         } else {
             rerank::DEPTH.max(limit + 1)
         };
+        // Without a version filter each id counts once, as its newest version: the rankings
+        // are read deeper and folded onto it before fusion and re-rank.
+        let spread = match opts.version {
+            None => self.searcher()?.spread,
+            Some(_) => 1,
+        };
+        let newest_only = |ranked: Vec<(usize, f32)>| -> Vec<(usize, f32)> {
+            if spread == 1 {
+                return ranked;
+            }
+            let mut out: Vec<(usize, f32)> = Vec::with_capacity(depth);
+            for (i, score) in ranked {
+                let Some(op) = self.operation_at(i) else {
+                    continue;
+                };
+                let newest = self
+                    .operation(op.id())
+                    .filter(|o| keep(o))
+                    .map_or(i, |o| o.index());
+                if out.len() < depth && !out.iter().any(|(j, _)| *j == newest) {
+                    out.push((newest, score));
+                }
+            }
+            out
+        };
         let bm25 = match mode {
             SearchMode::Dense => Vec::new(),
-            _ => self.bm25(query, opts, depth)?,
+            _ => newest_only(self.bm25(query, opts, depth * spread)?),
         };
         let dense = match mode {
             SearchMode::Bm25 => Vec::new(),
-            _ => self.dense_ranked(focus(query), vector, &keep, depth)?,
+            _ => newest_only(self.dense_ranked(focus(query), vector, &keep, depth * spread)?),
         };
         let weak_bm25 = bm25.first().is_none_or(|(_, s)| *s < WEAK_SCORE);
         let weak_dense = dense.first().is_none_or(|(_, s)| *s < WEAK_COSINE);
