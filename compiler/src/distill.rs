@@ -19,7 +19,7 @@
 //! directions ([`principal_directions`]), which the artifact keeps so that a query
 //! embedded by the full model can be projected alike.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -222,10 +222,22 @@ pub fn dense_index(
             data.projection_scales.push(s);
         }
     }
+    // Operations of several versions that read the same have one row (the first), each
+    // operation its row's index; a catalog with no such repeat keeps one row per operation.
+    let mut rows: HashMap<(Vec<i8>, u32), u32> = HashMap::new();
+    let mut op_rows = Vec::with_capacity(op_vectors.len());
     for v in &op_vectors {
         let (q, s) = quantize(v);
-        data.op_vectors.extend(q);
-        data.op_scales.push(s);
+        let next = rows.len() as u32;
+        let row = *rows.entry((q.clone(), s.to_bits())).or_insert_with(|| {
+            data.op_vectors.extend(q);
+            data.op_scales.push(s);
+            next
+        });
+        op_rows.push(row);
+    }
+    if rows.len() < op_rows.len() {
+        data.op_rows = op_rows;
     }
     for row in &table {
         let (q, s) = quantize(row);

@@ -100,9 +100,24 @@ impl ArchivedDenseData {
     pub(crate) fn check(&self, operations: usize) -> Result<(), String> {
         let dim = self.dim();
         let tokens = self.tokens.len();
+        let rows = if self.op_rows.is_empty() {
+            operations
+        } else {
+            if self.op_rows.len() != operations {
+                return Err(format!(
+                    "operation rows: expected {operations}, found {}",
+                    self.op_rows.len()
+                ));
+            }
+            let rows = self.op_scales.len();
+            if let Some(r) = self.op_rows.iter().find(|r| r.to_native() as usize >= rows) {
+                return Err(format!("operation row {r}, of {rows}"));
+            }
+            rows
+        };
         let want = [
-            ("operation vectors", self.op_vectors.len(), operations * dim),
-            ("operation scales", self.op_scales.len(), operations),
+            ("operation vectors", self.op_vectors.len(), rows * dim),
+            ("operation scales", self.op_scales.len(), rows),
             ("token vectors", self.token_vectors.len(), tokens * dim),
             ("token scales", self.token_scales.len(), tokens),
         ];
@@ -178,10 +193,18 @@ impl ArchivedDenseData {
     /// Cosine of `query` (unit length, stored coordinates) with every operation's vector.
     fn cosines(&self, query: &[f32]) -> Vec<f32> {
         let dim = self.dim();
-        self.op_vectors
+        let rows: Vec<f32> = self
+            .op_vectors
             .chunks_exact(dim)
             .zip(self.op_scales.iter())
             .map(|(row, s)| dot(row, query) * s.to_native())
+            .collect();
+        if self.op_rows.is_empty() {
+            return rows;
+        }
+        self.op_rows
+            .iter()
+            .map(|r| rows.get(r.to_native() as usize).copied().unwrap_or(0.0))
             .collect()
     }
 }

@@ -71,9 +71,13 @@ pub struct DenseData {
     /// Empty when `model_dim == dim`.
     pub projection: Vec<i8>,
     pub projection_scales: Vec<f32>,
-    /// One row per operation, in catalog order; each row is unit length before quantizing.
+    /// Operation rows; each row is unit length before quantizing.
     pub op_vectors: Vec<i8>,
     pub op_scales: Vec<f32>,
+    /// The row of each operation, in catalog order; empty when each operation has its own
+    /// row, in catalog order. Versions of an operation that read the same share one row
+    /// (format 8), so an all-versions catalog stores each distinct vector once.
+    pub op_rows: Vec<u32>,
     /// WordPiece vocabulary of the static table, sorted (continuations start with `##`).
     pub tokens: Vec<String>,
     /// One row per entry of `tokens`; a query is the mean of its tokens' rows.

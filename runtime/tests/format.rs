@@ -230,10 +230,14 @@ fn without_an_embedding_index_hybrid_is_bm25_and_dense_is_an_error() {
 #[test]
 fn an_embedding_index_of_the_wrong_shape_is_refused() {
     type Damage = fn(&mut DenseData);
-    let cases: [(&str, Damage); 4] = [
+    let cases: [(&str, Damage); 6] = [
         ("operation vectors", |d| {
             d.op_vectors.pop();
         }),
+        ("operation rows: expected 4, found 3", |d| {
+            d.op_rows = vec![0, 1, 2]
+        }),
+        ("operation row 9, of 4", |d| d.op_rows = vec![0, 1, 2, 9]),
         ("token scales", |d| {
             d.token_scales.push(1.0);
         }),
@@ -412,4 +416,43 @@ fn empty_and_repeated_shared_values_validate() {
     c.verify().unwrap();
     assert_eq!(c.operation_at(5).map(|o| o.id()), Some("empty.twin"));
     assert_eq!(c.operation_at(5).map(|o| o.summary()), Some(""));
+}
+
+/// Operations that read the same (versions of one operation) may share a vector row: the
+/// artifact stores the row once and every search mode ranks as with a row each.
+#[test]
+fn operations_sharing_a_vector_row_rank_as_with_their_own() {
+    let own = Catalog::from_bytes(&artifact()).unwrap();
+    let mut shared = data();
+    let d = shared.dense.as_mut().unwrap();
+    // Operations 0 and 1 have the same vector: keep it once.
+    let dim = 4;
+    d.op_vectors.drain(dim..2 * dim);
+    d.op_scales.remove(1);
+    d.op_rows = vec![0, 0, 1, 2];
+    let bytes = format::to_bytes(&shared).unwrap();
+    let shared = Catalog::from_bytes(&bytes).unwrap();
+    shared.verify().unwrap();
+    for query in ["pull request", "ci", "work item", "build"] {
+        for mode in SearchMode::ALL {
+            let opts = SearchOptions {
+                mode,
+                ..SearchOptions::default()
+            };
+            let ranked = |c: &Catalog| -> Vec<(String, u32)> {
+                c.search(query, &opts)
+                    .unwrap()
+                    .hits
+                    .iter()
+                    .map(|h| (h.op.id().to_string(), h.score.to_bits()))
+                    .collect()
+            };
+            assert_eq!(ranked(&shared), ranked(&own), "{query} ({mode})");
+            // `ci` is no word of any operation: BM25 finds nothing, the vectors do.
+            assert!(
+                mode == SearchMode::Bm25 || !ranked(&own).is_empty(),
+                "{query} ({mode})"
+            );
+        }
+    }
 }
