@@ -99,9 +99,11 @@ pub fn artifact_with(
             .par_iter()
             .map(|op| index_doc(op, types_of(op)))
             .collect();
-        index::build(&docs)
+        let (docs, index_ops) = shared_docs(docs);
+        index::build(&docs).map(|files| (files, index_ops))
     };
-    let ((mut operations, mut types), index_files) = rayon::join(records, index_files);
+    let ((mut operations, mut types), index) = rayon::join(records, index_files);
+    let (index_files, index_ops) = index?;
     share(&mut operations, &mut types);
     let hosts: BTreeSet<String> = catalog
         .operations
@@ -117,7 +119,8 @@ pub fn artifact_with(
         operations,
         types,
         hosts: hosts.into_iter().collect(),
-        index_files: index_files?,
+        index_files,
+        index_ops,
         dense,
     };
     format::to_bytes(&data)
@@ -166,6 +169,59 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
         params.one(&mut op.params);
         examples.one(&mut op.examples);
     }
+}
+
+/// One index document for the versions of an operation whose indexed text is the same:
+/// the first keeps its place and lists every version. Returns the documents and the
+/// operation each stands for (empty when no document is shared: document `i` is operation
+/// `i`). An all-versions Azure DevOps catalog indexes 5,300 documents for 11,833
+/// operations.
+fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
+    // The group of each document: the position of the first with the same text.
+    let group: Vec<usize> = {
+        let mut first = HashMap::new();
+        docs.iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let key = (
+                    [
+                        &d.name,
+                        &d.summary,
+                        &d.path,
+                        &d.params,
+                        &d.returns,
+                        &d.description,
+                        &d.intent,
+                        &d.area,
+                        &d.method,
+                    ],
+                    d.read_only,
+                );
+                *first.entry(key).or_insert(i)
+            })
+            .collect()
+    };
+    let total = docs.len();
+    let mut out: Vec<IndexDoc> = Vec::with_capacity(total);
+    let mut ops: Vec<u32> = Vec::with_capacity(total);
+    let mut place: HashMap<usize, usize> = HashMap::new();
+    for (i, d) in docs.into_iter().enumerate() {
+        match place.get(&group[i]) {
+            Some(&at) => {
+                out[at].version.push(' ');
+                out[at].version.push_str(&d.version);
+            }
+            None => {
+                place.insert(i, out.len());
+                out.push(d);
+                ops.push(i as u32);
+            }
+        }
+    }
+    if out.len() == total {
+        ops.clear();
+    }
+    (out, ops)
 }
 
 /// The first allocation seen of each value.

@@ -47,6 +47,10 @@ pub struct CatalogData {
     pub hosts: Vec<String>,
     /// Files of the tantivy BM25 index, sorted by path.
     pub index_files: Vec<IndexFile>,
+    /// The operation each index document stands for, by document id; empty when document
+    /// `i` is operation `i`. Versions of an operation whose indexed text is the same share
+    /// one document (format 8), which names the first of them and lists every version.
+    pub index_ops: Vec<u32>,
     /// Embedding index (absent when the catalog was built without a model).
     pub dense: Option<DenseData>,
 }

@@ -50,6 +50,8 @@ pub struct IndexDoc {
     /// Filters (exact terms).
     pub area: String,
     pub method: String,
+    /// Version folder; several, space-separated, when versions of an operation that read
+    /// the same share the document.
     pub version: String,
     pub read_only: bool,
 }
@@ -167,7 +169,9 @@ pub fn build(docs: &[IndexDoc]) -> Result<Vec<IndexFile>, Error> {
         }
         doc.add_text(area, &d.area);
         doc.add_text(method, &d.method);
-        doc.add_text(version, &d.version);
+        for v in d.version.split_whitespace() {
+            doc.add_text(version, v);
+        }
         doc.add_text(class, if d.read_only { "read" } else { "write" });
         doc.add_u64(op, i as u64);
         writer.add_document(doc).map_err(Error::index)?;

@@ -217,6 +217,15 @@ impl Catalog {
                 });
             }
         }
+        if let Some(i) = data
+            .index_ops
+            .iter()
+            .find(|i| i.to_native() as usize >= ops)
+        {
+            return Err(Error::Invalid {
+                message: format!("an index document stands for operation {i}, of {ops}"),
+            });
+        }
         if !data.names.windows(2).all(|w| w[0].key <= w[1].key) {
             return Err(Error::Invalid {
                 message: "name table is not sorted".into(),

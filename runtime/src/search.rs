@@ -144,6 +144,9 @@ pub(crate) struct Search {
     /// version of Azure DevOps. A ranking is read this much deeper before each id is kept
     /// once, so that versions of one operation do not fill the candidates.
     spread: usize,
+    /// For a catalog whose index documents are shared by versions ([`crate::format::CatalogData::index_ops`]):
+    /// (first operation of a document, version) -> that version's operation.
+    by_version: std::collections::HashMap<(usize, String), usize>,
 }
 
 impl Search {
@@ -186,7 +189,34 @@ impl Search {
                     catalog.operations().map(|o| o.id()).collect();
                 catalog.len().div_ceil(ids.len().max(1)).max(1)
             },
+            by_version: Search::by_version(catalog),
         })
+    }
+
+    /// Each version of an operation whose document is shared, by the document's first
+    /// operation: versions of one id, in catalog order, share a document only with an
+    /// earlier version of the same id.
+    fn by_version(catalog: &Catalog) -> std::collections::HashMap<(usize, String), usize> {
+        let shared = &catalog.data().index_ops;
+        let mut out = std::collections::HashMap::new();
+        if shared.is_empty() {
+            return out;
+        }
+        let firsts: std::collections::HashSet<usize> =
+            shared.iter().map(|o| o.to_native() as usize).collect();
+        let mut first_of: std::collections::HashMap<&str, Vec<usize>> =
+            std::collections::HashMap::new();
+        for &f in &firsts {
+            if let Some(op) = catalog.operation_at(f) {
+                first_of.entry(op.id()).or_default().push(f);
+            }
+        }
+        for op in catalog.operations() {
+            for &f in first_of.get(op.id()).into_iter().flatten() {
+                out.insert((f, op.version().to_string()), op.index());
+            }
+        }
+        out
     }
 }
 
@@ -402,9 +432,22 @@ impl Catalog {
                 .search(&query, &TopDocs::with_limit(depth).order_by_score())
                 .map_err(Error::index)
         })?;
+        // A document shared by versions stands for its first; a version filter asks for
+        // that version of it.
+        let shared = &self.data().index_ops;
         Ok(top
             .into_iter()
-            .map(|(score, addr)| (addr.doc_id as usize, score))
+            .filter_map(|(score, addr)| {
+                let doc = addr.doc_id as usize;
+                if shared.is_empty() {
+                    return Some((doc, score));
+                }
+                let op = shared.get(doc)?.to_native() as usize;
+                match &opts.version {
+                    None => Some((op, score)),
+                    Some(v) => s.by_version.get(&(op, v.clone())).map(|&o| (o, score)),
+                }
+            })
             .collect())
     }
 

@@ -85,6 +85,7 @@ fn data() -> CatalogData {
         }],
         hosts: vec!["https://dev.azure.com".into()],
         index_files: index::build(&docs).unwrap(),
+        index_ops: Vec::new(),
         dense: Some(dense()),
     }
 }
@@ -454,5 +455,18 @@ fn operations_sharing_a_vector_row_rank_as_with_their_own() {
                 "{query} ({mode})"
             );
         }
+    }
+}
+
+/// An index document that stands for an operation the catalog does not have is refused.
+#[test]
+fn an_index_document_of_no_operation_is_refused() {
+    let mut d = data();
+    d.index_ops = vec![0, 1, 2, 9];
+    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
+        Err(Error::Invalid { message }) => {
+            assert!(message.contains("operation 9, of 4"), "{message}")
+        }
+        other => panic!("expected Invalid, got {other:?}"),
     }
 }

@@ -173,6 +173,7 @@ fn catalog() -> Catalog {
             "https://{service}dev.azure.com".into(),
         ],
         index_files: index::build(&docs).unwrap(),
+        index_ops: Vec::new(),
         dense: None,
     };
     Catalog::from_bytes(&format::to_bytes(&data).unwrap()).unwrap()
