@@ -93,14 +93,14 @@ pub struct DenseData {
 ///
 /// Texts and lists that versions of an area repeat word for word are shared (`Arc`): the
 /// writer makes equal ones one allocation and the archive holds each once (format 8 added
-/// the lists and the names), so an all-versions catalog stores little per extra version
+/// the lists), so an all-versions catalog stores little per extra version
 /// beyond this record. A shared value is never zero-sized in the archive (`Arc<String>`,
 /// `Arc<Vec<_>>`, not `Arc<str>` or `Arc<[_]>`): rkyv's validator tells shared values
 /// apart by address, and an empty `str` takes no room, so it could share its address with
 /// the next shared value and fail validation.
 #[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
 pub struct OpRecord {
-    pub id: Arc<String>,
+    pub id: String,
     pub aliases: Arc<Vec<String>>,
     pub area: String,
     pub resource: String,
@@ -109,14 +109,14 @@ pub struct OpRecord {
     /// Upper-case HTTP method.
     pub method: String,
     /// Base URL template (`https://dev.azure.com`).
-    pub server: Arc<String>,
+    pub server: String,
     pub path: Arc<String>,
     pub path_query: Option<String>,
     pub summary: Arc<String>,
     /// Index into [`CatalogData::documents`].
     pub document: u32,
     /// Spec `operationId`.
-    pub operation_id: Arc<String>,
+    pub operation_id: String,
     pub read_only: bool,
     pub preview: bool,
     pub deprecated: bool,

@@ -10,15 +10,15 @@ use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchMode, Sea
 
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
-        id: id.to_owned().into(),
+        id: id.to_owned(),
         aliases: vec![format!("{id}Alias")].into(),
         area: area.into(),
         version: "7.2".into(),
         method: method.into(),
-        server: "https://dev.azure.com".to_owned().into(),
+        server: "https://dev.azure.com".to_owned(),
         path: format!("/{{organization}}/_apis/{area}").into(),
         summary: summary.to_owned().into(),
-        operation_id: format!("Op_{id}").into(),
+        operation_id: format!("Op_{id}"),
         read_only: method == "GET",
         signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
         declarations: "interface Thing { thingId: number }".to_owned().into(),
@@ -406,11 +406,11 @@ fn empty_and_repeated_shared_values_validate() {
     let mut data = data();
     data.dense = None;
     let empty = OpRecord {
-        id: "empty.op".to_owned().into(),
+        id: "empty.op".to_owned(),
         ..OpRecord::default()
     };
     let mut twin = empty.clone();
-    twin.id = "empty.twin".to_owned().into();
+    twin.id = "empty.twin".to_owned();
     data.operations.extend([empty, twin]);
     let bytes = format::to_bytes(&data).unwrap();
     let c = Catalog::from_bytes(&bytes).unwrap();

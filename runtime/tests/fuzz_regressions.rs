@@ -39,11 +39,11 @@ fn artifact() -> (Vec<u8>, CatalogData) {
         let id = format!("{}.{}{}.{}{i}", w(0), w(1), w(2), w(3));
         let summary = format!("{} the {} of a {} {}", w(0), w(4), w(5), w(6));
         ops.push(OpRecord {
-            id: id.as_str().to_owned().into(),
+            id: id.as_str().to_owned(),
             area: w(0).into(),
             version: "7.2".into(),
             method: if i % 3 == 0 { "POST" } else { "GET" }.into(),
-            server: "https://dev.azure.com".to_owned().into(),
+            server: "https://dev.azure.com".to_owned(),
             path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)).into(),
             summary: summary.as_str().to_owned().into(),
             read_only: i % 3 != 0,

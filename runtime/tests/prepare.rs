@@ -25,11 +25,11 @@ fn catalog() -> Catalog {
     let api = param("api-version", Location::Query, true, "string");
     let ops = vec![
         OpRecord {
-            id: "git.items.get".to_owned().into(),
+            id: "git.items.get".to_owned(),
             version: "7.2".into(),
             api_version: Some("7.2-preview.1".into()),
             method: "GET".into(),
-            server: "https://dev.azure.com".to_owned().into(),
+            server: "https://dev.azure.com".to_owned(),
             path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items"
                 .to_owned()
                 .into(),
@@ -64,11 +64,11 @@ fn catalog() -> Catalog {
             ..OpRecord::default()
         },
         OpRecord {
-            id: "wit.workItems.update".to_owned().into(),
+            id: "wit.workItems.update".to_owned(),
             version: "7.2".into(),
             api_version: Some("7.2".into()),
             method: "PATCH".into(),
-            server: "https://dev.azure.com".to_owned().into(),
+            server: "https://dev.azure.com".to_owned(),
             path: "/{organization}/_apis/wit/workitems/{id}".to_owned().into(),
             path_query: Some("bypassRules={bypassRules}&$expand=all".into()),
             signature: "update(args: { id: number; bypassRules?: boolean; body: JsonPatch }): \
@@ -90,11 +90,11 @@ fn catalog() -> Catalog {
             ..OpRecord::default()
         },
         OpRecord {
-            id: "notification.subscriptions.list".to_owned().into(),
+            id: "notification.subscriptions.list".to_owned(),
             version: "7.2".into(),
             api_version: Some("7.2-preview.1".into()),
             method: "GET".into(),
-            server: "https://{service}dev.azure.com".to_owned().into(),
+            server: "https://{service}dev.azure.com".to_owned(),
             path: "/{organization}/_apis/notification/subscriptions"
                 .to_owned()
                 .into(),
@@ -102,21 +102,19 @@ fn catalog() -> Catalog {
             ..OpRecord::default()
         },
         OpRecord {
-            id: "accounts.list".to_owned().into(),
+            id: "accounts.list".to_owned(),
             version: "7.2".into(),
             method: "GET".into(),
-            server: "https://app.vssps.visualstudio.com".to_owned().into(),
+            server: "https://app.vssps.visualstudio.com".to_owned(),
             path: "/_apis/accounts".to_owned().into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "onprem.projects.list".to_owned().into(),
+            id: "onprem.projects.list".to_owned(),
             version: "azure-devops-server-7.1".into(),
             api_version: Some("7.1".into()),
             method: "GET".into(),
-            server: "https://fabrikam-fiber-inc:8080/DefaultCollection"
-                .to_owned()
-                .into(),
+            server: "https://fabrikam-fiber-inc:8080/DefaultCollection".to_owned(),
             path: "/{collection}/_apis/projects/{projectId}".to_owned().into(),
             signature: "list(args: { projectId: string; $top?: number }): Promise<Project>"
                 .to_owned()
@@ -131,10 +129,10 @@ fn catalog() -> Catalog {
             ..OpRecord::default()
         },
         OpRecord {
-            id: "evil.host".to_owned().into(),
+            id: "evil.host".to_owned(),
             version: "7.2".into(),
             method: "GET".into(),
-            server: "http://dev.azure.com".to_owned().into(),
+            server: "http://dev.azure.com".to_owned(),
             path: "/_apis/x".to_owned().into(),
             ..OpRecord::default()
         },
