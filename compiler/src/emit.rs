@@ -182,20 +182,7 @@ fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
         docs.iter()
             .enumerate()
             .map(|(i, d)| {
-                let key = (
-                    [
-                        &d.name,
-                        &d.summary,
-                        &d.path,
-                        &d.params,
-                        &d.returns,
-                        &d.description,
-                        &d.intent,
-                        &d.area,
-                        &d.method,
-                    ],
-                    d.read_only,
-                );
+                let key = (d.texts(), &d.area, &d.method, d.read_only);
                 *first.entry(key).or_insert(i)
             })
             .collect()

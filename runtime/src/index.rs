@@ -56,6 +56,21 @@ pub struct IndexDoc {
     pub read_only: bool,
 }
 
+impl IndexDoc {
+    /// The text fields, in [`FIELDS`] order.
+    pub fn texts(&self) -> [&str; 7] {
+        [
+            &self.name,
+            &self.summary,
+            &self.path,
+            &self.params,
+            &self.returns,
+            &self.description,
+            &self.intent,
+        ]
+    }
+}
+
 /// Text fields and their query boosts.
 pub const FIELDS: [(&str, f32); 7] = [
     ("name", 3.0),
@@ -155,16 +170,7 @@ pub fn build(docs: &[IndexDoc]) -> Result<Vec<IndexFile>, Error> {
     let (area, method, version, class, op) = (area?, method?, version?, class?, op?);
     for (i, d) in docs.iter().enumerate() {
         let mut doc = TantivyDocument::default();
-        let texts = [
-            &d.name,
-            &d.summary,
-            &d.path,
-            &d.params,
-            &d.returns,
-            &d.description,
-            &d.intent,
-        ];
-        for (f, t) in text_fields.iter().zip(texts) {
+        for (f, t) in text_fields.iter().zip(d.texts()) {
             doc.add_text(*f, prepare_text(t));
         }
         doc.add_text(area, &d.area);
