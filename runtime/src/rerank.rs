@@ -19,6 +19,10 @@ pub const DEPTH: usize = 30;
 /// a penalty for the wrong item/collection shape were tried and left out: each lost more
 /// queries than it won.)
 const W_HEAD: f32 = 0.10;
+/// The operation's resource is the query's object head itself, not only a word of the query
+/// ("PR comment threads": `threads`, not their `comments`). Chosen from 0, 0.05, 0.1 and 0.2
+/// on `benches/queries.jsonl` and `benches/tuning-long.jsonl`.
+const W_OBJECT: f32 = 0.10;
 const W_METHOD: f32 = 0.05;
 const W_METHOD_MISMATCH: f32 = -0.10;
 const W_SHAPE: f32 = 0.10;
@@ -58,6 +62,8 @@ pub struct QueryShape {
     content: Vec<String>,
     action: Option<Action>,
     shape: Option<Shape>,
+    /// The object's head noun, singular ("comment threads" -> `thread`).
+    head: Option<String>,
 }
 
 const STOP: &[&str] = &[
@@ -200,7 +206,16 @@ impl QueryShape {
             words: raw,
             action,
             shape,
+            head: head.filter(|h| h.len() > 2).map(|h| singular(&h)),
         }
+    }
+
+    /// Whether a path segment is the query's object itself, its head noun ("PR comment
+    /// threads" is about `threads`, not the threads' `comments`, though it names both).
+    fn is_object(&self, segment: &str) -> bool {
+        self.head
+            .as_ref()
+            .is_some_and(|h| singular(&segment.to_lowercase()) == *h)
     }
 
     /// A path segment (`pullrequests`, `workitems`, `refs`) named by the query: as a word,
@@ -267,6 +282,9 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     if literal.last().is_some_and(|head| q.names(head)) {
         score += W_HEAD;
     }
+    if literal.last().is_some_and(|seg| q.is_object(seg)) {
+        score += W_OBJECT;
+    }
     let method = op.method();
     if let Some(action) = q.action {
         let fits = match action {
@@ -330,6 +348,19 @@ mod tests {
             QueryShape::of("get a pull request by id").shape,
             Some(Shape::Item)
         );
+    }
+
+    #[test]
+    fn the_object_is_the_head_noun_of_the_phrase() {
+        let q = QueryShape::of("PR comment threads");
+        assert!(q.names("threads") && q.names("comments"));
+        assert!(q.is_object("threads"));
+        assert!(!q.is_object("comments"));
+        // A compound's head alone: `pullRequests` is not `requests` (a segment ending with the
+        // head was tried too: it lost on `benches/queries.jsonl`).
+        let q = QueryShape::of("list the active pull requests of a repository");
+        assert!(!q.is_object("pullRequests") && !q.is_object("statuses"));
+        assert!(!QueryShape::of("list").is_object("list"));
     }
 
     #[test]
