@@ -139,6 +139,17 @@ pub fn singular(word: &str) -> String {
     }
 }
 
+/// The API's word for a product word of the glossary ("branch" -> "ref", "pr" ->
+/// "request"): the last word of its expansion.
+fn api_word(word: &str) -> String {
+    crate::glossary::TERMS
+        .iter()
+        .find(|(phrase, _)| *phrase == word)
+        .and_then(|(_, api)| api.split(' ').next_back())
+        .unwrap_or(word)
+        .to_string()
+}
+
 fn is_plural(word: &str) -> bool {
     singular(word) != word
 }
@@ -206,7 +217,9 @@ impl QueryShape {
             words: raw,
             action,
             shape,
-            head: head.filter(|h| h.len() > 2).map(|h| singular(&h)),
+            head: head
+                .filter(|h| h.len() > 2)
+                .map(|h| singular(&api_word(&h))),
         }
     }
 
@@ -352,6 +365,8 @@ mod tests {
 
     #[test]
     fn the_object_is_the_head_noun_of_the_phrase() {
+        // The glossary's word for it: a branch is a ref.
+        assert!(QueryShape::of("list the branches of a repository").is_object("refs"));
         let q = QueryShape::of("PR comment threads");
         assert!(q.names("threads") && q.names("comments"));
         assert!(q.is_object("threads"));
