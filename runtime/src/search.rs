@@ -1,6 +1,8 @@
 //! Search: BM25 over the artifact's index, dense cosine over its vectors, and their fusion
 //! (reciprocal rank), with filters, exact-name hits and a weak-match flag.
 
+use std::collections::{HashMap, HashSet};
+
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -146,7 +148,7 @@ pub(crate) struct Search {
     spread: usize,
     /// For a catalog whose index documents are shared by versions ([`crate::format::CatalogData::index_ops`]):
     /// (first operation of a document, version) -> that version's operation.
-    by_version: std::collections::HashMap<(usize, String), usize>,
+    by_version: HashMap<(usize, String), usize>,
 }
 
 impl Search {
@@ -185,8 +187,7 @@ impl Search {
                 .max()
                 .unwrap_or_default(),
             spread: {
-                let ids: std::collections::HashSet<&str> =
-                    catalog.operations().map(|o| o.id()).collect();
+                let ids: HashSet<&str> = catalog.operations().map(|o| o.id()).collect();
                 catalog.len().div_ceil(ids.len().max(1)).max(1)
             },
             by_version: Search::by_version(catalog),
@@ -196,20 +197,21 @@ impl Search {
     /// Each version of an operation whose document is shared, by the document's first
     /// operation: versions of one id, in catalog order, share a document only with an
     /// earlier version of the same id.
-    fn by_version(catalog: &Catalog) -> std::collections::HashMap<(usize, String), usize> {
-        let shared = &catalog.data().index_ops;
-        let mut out = std::collections::HashMap::new();
-        if shared.is_empty() {
-            return out;
-        }
-        let firsts: std::collections::HashSet<usize> =
-            shared.iter().map(|o| o.to_native() as usize).collect();
-        let mut first_of: std::collections::HashMap<&str, Vec<usize>> =
-            std::collections::HashMap::new();
-        for &f in &firsts {
+    fn by_version(catalog: &Catalog) -> HashMap<(usize, String), usize> {
+        let mut out = HashMap::new();
+        let mut first_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        for f in catalog
+            .data()
+            .index_ops
+            .iter()
+            .map(|o| o.to_native() as usize)
+        {
             if let Some(op) = catalog.operation_at(f) {
                 first_of.entry(op.id()).or_default().push(f);
             }
+        }
+        if first_of.is_empty() {
+            return out;
         }
         for op in catalog.operations() {
             for &f in first_of.get(op.id()).into_iter().flatten() {
@@ -291,6 +293,9 @@ impl Catalog {
             }
             let mut out: Vec<(usize, f32)> = Vec::with_capacity(depth);
             for (i, score) in ranked {
+                if out.len() == depth {
+                    break;
+                }
                 let Some(op) = self.operation_at(i) else {
                     continue;
                 };
@@ -298,7 +303,7 @@ impl Catalog {
                     .operation(op.id())
                     .filter(|o| keep(o))
                     .map_or(i, |o| o.index());
-                if out.len() < depth && !out.iter().any(|(j, _)| *j == newest) {
+                if !out.iter().any(|(j, _)| *j == newest) {
                     out.push((newest, score));
                 }
             }
@@ -343,15 +348,11 @@ impl Catalog {
             if hits.len() >= limit {
                 break;
             }
-            let Some(mut op) = self.operation_at(index) else {
+            // Each id is already its newest version (`newest_only`) unless a version was
+            // asked for; the exact-name hit may come again.
+            let Some(op) = self.operation_at(index) else {
                 continue;
             };
-            // One hit per id: the newest version of it, unless a version was asked for.
-            if opts.version.is_none()
-                && let Some(newest) = self.operation(op.id()).filter(|o| keep(o))
-            {
-                op = newest;
-            }
             if hits.iter().any(|h| h.op.index() == op.index()) {
                 continue;
             }
