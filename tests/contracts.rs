@@ -348,6 +348,37 @@ fn golden_recursive_classification_node() {
     expect_file!["golden/contracts/WorkItemClassificationNode.ts"].assert_eq(&decl);
 }
 
+/// A text's pieces (where the pre-tokenizer always cuts) put back together are the text,
+/// and their counts add up to its count: on every contract of the latest catalog (the
+/// render stage counts contracts piece by piece) and on cuts that must not be made.
+#[test]
+fn pieces_add_up_to_the_whole() {
+    let edges = [
+        "",
+        "\n",
+        "a\nb",
+        "};\n// Not expanded (ask by name): A, B\n",
+        "}\n/** doc */\ninterface A {\n  x: string;\n}\n",
+        "x;\n\n\ny\n  \nz\n\tw\n\u{a0}v\n\u{85}u\n\u{2028}t\n",
+        "1\n23\n456\n'quoted'\n\"x\"\n- item\n",
+    ];
+    let mut texts: Vec<String> = edges.iter().map(|s| s.to_string()).collect();
+    for c in contracts() {
+        texts.push(c.text());
+        texts.push(c.signature.clone());
+    }
+    let mut cut = 0;
+    for text in &texts {
+        let pieces: Vec<&str> = measure::pieces(text).collect();
+        assert_eq!(pieces.concat(), *text);
+        cut += pieces.len().saturating_sub(1);
+        let sum: u32 = pieces.iter().map(|p| measure::count_tokens(p)).sum();
+        assert_eq!(sum, measure::count_tokens(text), "{text:?} as {pieces:?}");
+        assert_eq!(measure::TokenCounts::default().count(text), sum);
+    }
+    assert!(cut > 10_000, "{cut} cuts");
+}
+
 /// `count_tokens` (bpe-openai's o200k) is exactly tiktoken's o200k count on every contract
 /// of the latest catalog (text, signature and declarations: real descriptions, unicode,
 /// runs of spaces and newlines) and on edge cases of the pre-tokenizer.

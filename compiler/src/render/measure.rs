@@ -27,25 +27,69 @@ pub fn warm_up() {
     bpe_openai::o200k_base();
 }
 
-/// [`count_tokens`] remembered by text (its 128-bit xxh3), for a whole catalog: versions of
-/// an area repeat most signatures, declarations and contracts word for word, and counting
-/// is the costliest part of rendering. Shared by threads; a count is the same whichever
-/// thread makes it, so the output does not depend on scheduling.
+/// [`count_tokens`] remembered by piece, for a whole catalog: versions of an area repeat
+/// most signatures and contracts word for word, and contracts of one document repeat the
+/// declarations of the types they share. A text is counted as the sum of its pieces (see
+/// [`pieces`]), each remembered by its 128-bit xxh3; the sum is exactly the count of the
+/// whole text (test `pieces_add_up_to_the_whole`). Shared by threads; a count is the same
+/// whichever thread makes it, so the output does not depend on scheduling.
 #[derive(Debug, Default)]
 pub struct TokenCounts(std::sync::Mutex<HashMap<u128, u32>>);
 
 impl TokenCounts {
     pub fn count(&self, text: &str) -> u32 {
-        let key = xxhash_rust::xxh3::xxh3_128(text.as_bytes());
-        if let Some(n) = self.0.lock().ok().and_then(|m| m.get(&key).copied()) {
-            return n;
+        let keyed: Vec<(u128, &str)> = pieces(text)
+            .map(|p| (xxhash_rust::xxh3::xxh3_128(p.as_bytes()), p))
+            .collect();
+        let mut known: Vec<Option<u32>> = match self.0.lock() {
+            Ok(m) => keyed.iter().map(|(k, _)| m.get(k).copied()).collect(),
+            Err(_) => vec![None; keyed.len()],
+        };
+        let mut fresh = Vec::new();
+        for ((key, piece), n) in keyed.iter().zip(&mut known) {
+            if n.is_none() {
+                let c = count_tokens(piece);
+                *n = Some(c);
+                fresh.push((*key, c));
+            }
         }
-        let n = count_tokens(text);
-        if let Ok(mut m) = self.0.lock() {
-            m.insert(key, n);
+        if !fresh.is_empty()
+            && let Ok(mut m) = self.0.lock()
+        {
+            m.extend(fresh);
         }
-        n
+        known.into_iter().flatten().fold(0u32, u32::saturating_add)
     }
+}
+
+/// `text` cut where o200k's pre-tokenizer always cuts, so that the token counts of the
+/// pieces add up to the count of the text: before a line that starts with a printable
+/// ASCII character other than `/`. No pre-token reaches across a newline into such a
+/// character (only whitespace runs and the `[\r\n/]*` tail of a punctuation run do), and
+/// the pattern looks behind nothing, so each piece splits as it would alone. In a contract
+/// the cuts fall before `interface`, `type`, `}` and the signature's lines, so a type's
+/// declaration is one piece that every contract showing it shares.
+pub fn pieces(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut at = 1;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        while at < bytes.len() {
+            let cut = bytes[at - 1] == b'\n' && bytes[at].is_ascii_graphic() && bytes[at] != b'/';
+            at += 1;
+            if cut {
+                let piece = &text[start..at - 1];
+                start = at - 1;
+                return Some(piece);
+            }
+        }
+        let piece = &text[start..];
+        start = bytes.len();
+        Some(piece)
+    })
 }
 
 /// The types one level below `ty` (property types, map values), pushing every named type
