@@ -23,7 +23,7 @@
 //! same-named field, an exact type name before a suffix, fewer inputs, a shorter path,
 //! then catalog order: a pure function of the catalog.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
@@ -225,6 +225,10 @@ pub fn links<'t>(
             offers.entry(op.version.as_str()).or_default().push(o);
         }
     }
+    let pools: BTreeMap<&str, Pool> = offers
+        .iter()
+        .map(|(v, offers)| (*v, Pool::new(offers, catalog)))
+        .collect();
     catalog
         .operations
         .par_iter()
@@ -237,8 +241,8 @@ pub fn links<'t>(
                 .collect();
             inputs(op)
                 .filter_map(|param| {
-                    let offers = offers.get(op.version.as_str())?;
-                    best(i, op, param, &given, offers, catalog).map(|(o, field)| Link {
+                    let pool = pools.get(op.version.as_str())?;
+                    best(i, op, param, &given, pool, catalog).map(|(o, field)| Link {
                         param: param.to_string(),
                         op: o,
                         field,
@@ -247,6 +251,47 @@ pub fn links<'t>(
                 .collect()
         })
         .collect()
+}
+
+/// The offers of one version folder, found by what can provide: another area's operation
+/// provides a key only when it lists that resource or its items are named after it, so
+/// only the consumer's own area and the offers under its key are looked at.
+struct Pool<'o, 'a> {
+    offers: &'o [Offer<'a>],
+    by_area: HashMap<&'a str, Vec<usize>>,
+    by_key: HashMap<&'o str, Vec<usize>>,
+}
+
+impl<'o, 'a> Pool<'o, 'a> {
+    fn new(offers: &'o [Offer<'a>], catalog: &'a Catalog) -> Self {
+        let mut by_area: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_key: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (n, o) in offers.iter().enumerate() {
+            by_area
+                .entry(catalog.operations[o.op].area.as_str())
+                .or_default()
+                .push(n);
+            let mut keys: Vec<&str> = o.items.iter().map(|it| it.noun.as_str()).collect();
+            keys.push(&o.resource);
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                by_key.entry(k).or_default().push(n);
+            }
+        }
+        Pool {
+            offers,
+            by_area,
+            by_key,
+        }
+    }
+
+    /// Every offer that may provide `key` to an operation of `area` (some twice).
+    fn candidates(&self, area: &str, key: &str) -> impl Iterator<Item = &Offer<'a>> {
+        let own = self.by_area.get(area).into_iter().flatten();
+        let keyed = self.by_key.get(key).into_iter().flatten();
+        own.chain(keyed).map(|&n| &self.offers[n])
+    }
 }
 
 /// [`key`], with a bare `id` or `name` keyed by its resource (`/workitems/{id}`:
@@ -271,7 +316,7 @@ fn best(
     op: &Operation,
     param: &str,
     given: &[String],
-    offers: &[Offer],
+    pool: &Pool,
     catalog: &Catalog,
 ) -> Option<(usize, String)> {
     let (mut k, attribute, mut said) = parts(param);
@@ -295,8 +340,7 @@ fn best(
     if k.len() < 3 || !said {
         return None;
     }
-    offers
-        .iter()
+    pool.candidates(&op.area, &k)
         .filter(|o| o.op != index && !o.needs.contains(&k))
         .filter(|o| o.needs.iter().all(|n| given.contains(n)))
         .flat_map(|o| o.items.iter().map(move |it| (o, it)))
