@@ -48,6 +48,19 @@ pub fn artifact_with(
     source: &str,
     dense: Option<DenseData>,
 ) -> Result<Vec<u8>, opcat_runtime::Error> {
+    rendering(catalog, || contracts, name, source, dense)
+}
+
+/// [`artifact_with`], rendering the contracts with `render` while the BM25 index, which
+/// reads only the catalog, is built beside it: tantivy writes with one thread (to stay
+/// deterministic), so the other core renders and makes the records meanwhile.
+pub fn rendering<C: std::borrow::Borrow<[Contract]>>(
+    catalog: &Catalog,
+    render: impl FnOnce() -> C + Send,
+    name: &str,
+    source: &str,
+    dense: Option<DenseData>,
+) -> Result<Vec<u8>, opcat_runtime::Error> {
     let doc_index: HashMap<&str, usize> = catalog
         .documents
         .iter()
@@ -61,9 +74,10 @@ pub fn artifact_with(
             .map_or(&empty, |&i| &catalog.documents[i].types)
     };
     // Records are made per operation and per document in parallel (collected in order, so
-    // the bytes do not depend on scheduling), while the index, which tantivy writes with one
-    // thread to stay deterministic, is built beside them.
+    // the bytes do not depend on scheduling), while the index is built beside them.
     let records = || {
+        let contracts = render();
+        let contracts = contracts.borrow();
         let links = crate::links::links(catalog, types_of);
         let operations: Vec<OpRecord> = catalog
             .operations
@@ -102,7 +116,7 @@ pub fn artifact_with(
         let (docs, index_ops) = shared_docs(docs);
         index::build(&docs).map(|files| (files, index_ops))
     };
-    let ((mut operations, mut types), index) = rayon::join(records, index_files);
+    let (index, (mut operations, mut types)) = rayon::join(index_files, records);
     let (index_files, index_ops) = index?;
     share(&mut operations, &mut types);
     let hosts: BTreeSet<String> = catalog
