@@ -56,7 +56,7 @@ pub fn artifact_with(
 /// [`artifact_with`], rendering the contracts with `render` while the BM25 index, which
 /// reads only the catalog, is built beside it: tantivy writes with one thread (to stay
 /// deterministic), so the other core renders and makes the records meanwhile.
-pub fn rendering<C: std::borrow::Borrow<[Contract]>>(
+pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
     catalog: &Catalog,
     render: impl FnOnce() -> C + Send,
     name: &str,
@@ -75,40 +75,10 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]>>(
             .get(op.source.file.as_str())
             .map_or(&empty, |&i| &catalog.documents[i].types)
     };
-    // Records are made per operation and per document in parallel (collected in order, so
-    // the bytes do not depend on scheduling), while the index is built beside them.
-    let records = || {
-        let contracts = render();
-        let contracts = contracts.borrow();
-        let links = crate::links::links(catalog, types_of);
-        let operations: Vec<OpRecord> = catalog
-            .operations
-            .par_iter()
-            .zip(contracts)
-            .zip(links)
-            .map(|((op, c), links)| {
-                let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
-                let mut rec = op_record(op, c, doc as u32, types_of(op));
-                rec.inputs = links
-                    .into_iter()
-                    .map(|l| InputRecord {
-                        param: l.param,
-                        op: l.op as u32,
-                        field: l.field,
-                    })
-                    .collect();
-                rec
-            })
-            .collect();
-        let mut types: Vec<TypeRecord> = catalog
-            .documents
-            .par_iter()
-            .enumerate()
-            .flat_map_iter(|(i, d)| type_records(i as u32, d))
-            .collect();
-        types.par_sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
-        (operations, types)
-    };
+    // Everything is made in parallel and collected in order, so the bytes do not depend on
+    // scheduling. The index (one tantivy thread), the links and the type records read the
+    // catalog alone, so they are made beside rendering; the operation records wait for the
+    // contracts.
     let index_files = || {
         let docs: Vec<IndexDoc> = catalog
             .operations
@@ -118,7 +88,43 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]>>(
         let (docs, index_ops) = shared_docs(docs);
         index::build(&docs).map(|files| (files, index_ops))
     };
-    let (index, (mut operations, mut types)) = rayon::join(index_files, records);
+    let type_records = || {
+        let mut types: Vec<TypeRecord> = catalog
+            .documents
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, d)| type_records(i as u32, d))
+            .collect();
+        types.par_sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
+        types
+    };
+    let beside = || {
+        let (index, (links, types)) = rayon::join(index_files, || {
+            rayon::join(|| crate::links::links(catalog, types_of), type_records)
+        });
+        (index, links, types)
+    };
+    let ((index, links, mut types), contracts) = rayon::join(beside, render);
+    let contracts = contracts.borrow();
+    let mut operations: Vec<OpRecord> = catalog
+        .operations
+        .par_iter()
+        .zip(contracts)
+        .zip(links)
+        .map(|((op, c), links)| {
+            let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
+            let mut rec = op_record(op, c, doc as u32, types_of(op));
+            rec.inputs = links
+                .into_iter()
+                .map(|l| InputRecord {
+                    param: l.param,
+                    op: l.op as u32,
+                    field: l.field,
+                })
+                .collect();
+            rec
+        })
+        .collect();
     let (index_files, index_ops) = index?;
     share(&mut operations, &mut types);
     let hosts: BTreeSet<String> = catalog

@@ -227,7 +227,10 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         specs: specs.clone(),
         versions,
     };
-    bar.set_length(count_hint(&opts));
+    if tty {
+        // The bar's length costs a second walk of the folders; only a terminal shows it.
+        bar.set_length(count_hint(&opts));
+    }
     // The tokenizer the render stage counts with loads beside the compile stage, whose
     // threads wait on the largest spec files at the end.
     let warm = std::thread::spawn(opcat_compiler::render::measure::warm_up);
