@@ -37,7 +37,7 @@ pub mod ts;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use schemars::JsonSchema;
@@ -592,25 +592,27 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
     out
 }
 
-/// Token counts of one document's declarations per (type, description mode, property
-/// docs), shared by every operation of the document (operations render in parallel; a
-/// count is the same whichever thread makes it, so the output does not depend on order).
+/// One document's declarations and their token counts per (type, description mode,
+/// property docs), shared by every operation of the document: a declaration is written
+/// and counted once, then copied into each contract that shows it (operations render in
+/// parallel; a declaration is the same whichever thread writes it, so the output does not
+/// depend on order).
 #[derive(Debug, Default)]
-struct TokenMemo(Mutex<HashMap<(String, ts::Desc, bool), u32>>);
+struct TokenMemo(Mutex<HashMap<(String, ts::Desc, bool), (Arc<str>, u32)>>);
 
 impl TokenMemo {
-    fn get(&self, key: &(String, ts::Desc, bool)) -> Option<u32> {
-        self.0.lock().ok()?.get(key).copied()
+    fn get(&self, key: &(String, ts::Desc, bool)) -> Option<(Arc<str>, u32)> {
+        self.0.lock().ok()?.get(key).cloned()
     }
 
-    fn put(&self, key: (String, ts::Desc, bool), n: u32) {
+    fn put(&self, key: (String, ts::Desc, bool), value: (Arc<str>, u32)) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(key, n);
+            m.insert(key, value);
         }
     }
 }
 
-/// Token counts of declarations, from the document's [`TokenMemo`].
+/// Declarations and their token counts, from the document's [`TokenMemo`].
 struct Sizer<'a> {
     doc: &'a Document,
     names: &'a Names,
@@ -627,17 +629,28 @@ impl Sizer<'_> {
         }
     }
 
-    fn decl(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> u32 {
+    /// The declaration of the named type `name` (empty if the document has none) and its
+    /// tokens.
+    fn declared(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> (Arc<str>, u32) {
         let key = (name.to_string(), desc, prop_docs);
-        if let Some(n) = self.cache.get(&key) {
-            return n;
+        if let Some(known) = self.cache.get(&key) {
+            return known;
         }
-        let n = self.doc.types.get(name).map_or(0, |d| {
-            self.counts
-                .count(&self.writer(desc, prop_docs).declaration(name, d))
-        });
-        self.cache.put(key, n);
-        n
+        let text: Arc<str> = self.doc.types.get(name).map_or_else(
+            || Arc::from(""),
+            |d| Arc::from(self.writer(desc, prop_docs).declaration(name, d)),
+        );
+        let n = if text.is_empty() {
+            0
+        } else {
+            self.counts.count(&text)
+        };
+        self.cache.put(key, (text.clone(), n));
+        (text, n)
+    }
+
+    fn decl(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> u32 {
+        self.declared(name, desc, prop_docs).1
     }
 
     /// Estimated tokens of the whole contract (pieces counted separately).
@@ -793,10 +806,8 @@ fn render_with(
     // Assemble.
     let mut declarations = String::new();
     for (name, d) in &r.declared {
-        if let Some(def) = doc.types.get(name) {
-            let w = sizer.writer(desc, prop_docs && *d <= PROP_DOC_DEPTH);
-            declarations.push_str(&w.declaration(name, def));
-        }
+        let (text, _) = sizer.declared(name, desc, prop_docs && *d <= PROP_DOC_DEPTH);
+        declarations.push_str(&text);
     }
     let mut collapsed: BTreeSet<String> = r.collapsed.clone();
     for resp in op.responses.iter().filter(|r| !r.status.starts_with('2')) {
