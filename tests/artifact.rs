@@ -589,6 +589,73 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
             "wit.classificationNodes.get",
         ],
     ),
+    (
+        "webhook",
+        "create a webhook",
+        &["hooks.subscriptions.create"],
+    ),
+    (
+        "webhooks",
+        "list the webhooks of the organization",
+        &["hooks.subscriptions.list"],
+    ),
+    (
+        "service hook",
+        "delete a service hook",
+        &["hooks.subscriptions.delete"],
+    ),
+    (
+        "service hooks",
+        "all service hooks configured",
+        &["hooks.subscriptions.list"],
+    ),
+    (
+        "member of",
+        "is a user a member of a group",
+        &[
+            "graph.memberships.checkMembershipExistence",
+            "graph.memberships.get",
+            "graph.memberships.list",
+        ],
+    ),
+    (
+        "group membership",
+        "remove a group membership",
+        &["graph.memberships.removeMembership"],
+    ),
+    (
+        "group memberships",
+        "group memberships of a subject",
+        &["graph.memberships.list"],
+    ),
+    (
+        "email",
+        "send an email notification about selected work items",
+        &["wit.sendMail.sendMail"],
+    ),
+    (
+        "pipeline environment",
+        "get a pipeline environment by id",
+        &["environments.environments.get"],
+    ),
+    (
+        "pipeline environments",
+        "delete one of the pipeline environments",
+        &["environments.environments.delete"],
+    ),
+    (
+        "release stage",
+        "redeploy a release stage",
+        &["release.releases.updateReleaseEnvironment"],
+    ),
+    (
+        "release stages",
+        "status of the release stages of a release",
+        &[
+            "release.releases.getReleaseEnvironment",
+            "release.releases.updateReleaseEnvironment",
+        ],
+    ),
 ];
 
 #[test]

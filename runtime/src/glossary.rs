@@ -61,6 +61,22 @@ pub const TERMS: &[(&str, &str)] = &[
     ("work item links", "work item relations update"),
     ("iteration path", "classification node iteration"),
     ("iteration paths", "classification nodes iterations"),
+    // A webhook is a service hook subscription (the Web Hooks consumer of service hooks).
+    ("webhook", "service hooks subscription"),
+    ("webhooks", "service hooks subscriptions"),
+    ("service hook", "hooks subscription"),
+    ("service hooks", "hooks subscriptions"),
+    // Group membership is the graph's memberships.
+    ("member of", "graph memberships"),
+    ("group membership", "graph memberships"),
+    ("group memberships", "graph memberships"),
+    ("email", "mail"),
+    // Environments of YAML pipelines are their own resource, not build definitions.
+    ("pipeline environment", "environment"),
+    ("pipeline environments", "environments"),
+    // Stages of a classic release pipeline are the release's environments.
+    ("release stage", "release environment"),
+    ("release stages", "release environments"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
