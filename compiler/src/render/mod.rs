@@ -598,14 +598,17 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
 /// parallel; a declaration is the same whichever thread writes it, so the output does not
 /// depend on order).
 #[derive(Debug, Default)]
-struct TokenMemo(Mutex<HashMap<(String, ts::Desc, bool), (Arc<str>, u32)>>);
+struct TokenMemo(Mutex<HashMap<DeclKey, (Arc<str>, u32)>>);
+
+/// A declaration's type, description mode and whether its properties keep their docs.
+type DeclKey = (String, ts::Desc, bool);
 
 impl TokenMemo {
-    fn get(&self, key: &(String, ts::Desc, bool)) -> Option<(Arc<str>, u32)> {
+    fn get(&self, key: &DeclKey) -> Option<(Arc<str>, u32)> {
         self.0.lock().ok()?.get(key).cloned()
     }
 
-    fn put(&self, key: (String, ts::Desc, bool), value: (Arc<str>, u32)) {
+    fn put(&self, key: DeclKey, value: (Arc<str>, u32)) {
         if let Ok(mut m) = self.0.lock() {
             m.insert(key, value);
         }
