@@ -88,7 +88,7 @@ pub fn schema() -> Schema {
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer("en_stem")
-            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     for (name, _) in FIELDS {
         b.add_text_field(name, text.clone());
