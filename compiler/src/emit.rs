@@ -53,9 +53,9 @@ pub fn artifact_with(
     rendering(catalog, || contracts, name, source, dense)
 }
 
-/// [`artifact_with`], rendering the contracts with `render` while the BM25 index, which
-/// reads only the catalog, is built beside it: tantivy writes with one thread (to stay
-/// deterministic), so the other core renders and makes the records meanwhile.
+/// [`artifact_with`], rendering the contracts with `render` while what reads only the
+/// catalog is made beside it: the BM25 index (tantivy writes with one thread, to stay
+/// deterministic, so the other core renders meanwhile), the links and the type records.
 pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
     catalog: &Catalog,
     render: impl FnOnce() -> C + Send,

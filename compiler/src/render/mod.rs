@@ -174,13 +174,13 @@ impl Contract {
 
 /// Renders every operation (in parallel); output is in operation order.
 pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
-    let docs: HashMap<&str, (Cow<'_, Document>, Names, TokenMemo)> = c
+    let docs: HashMap<&str, (Cow<'_, Document>, Names, DeclMemo)> = c
         .documents
-        .iter()
+        .par_iter()
         .map(|d| {
             (
                 d.file.as_str(),
-                (corrected(d), Names::new(d), TokenMemo::default()),
+                (corrected(d), Names::new(d), DeclMemo::default()),
             )
         })
         .collect();
@@ -192,7 +192,7 @@ pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
         types: TypeSpace::new(),
     };
     let empty_names = Names::default();
-    let empty_memo = TokenMemo::default();
+    let empty_memo = DeclMemo::default();
     let counts = measure::TokenCounts::default();
     c.operations
         .par_iter()
@@ -216,7 +216,7 @@ pub fn render(op: &Operation, doc: &Document, opts: &RenderOptions) -> Contract 
         op,
         &corrected(doc),
         &Names::new(doc),
-        &TokenMemo::default(),
+        &DeclMemo::default(),
         &measure::TokenCounts::default(),
         opts,
     )
@@ -598,12 +598,12 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
 /// parallel; a declaration is the same whichever thread writes it, so the output does not
 /// depend on order).
 #[derive(Debug, Default)]
-struct TokenMemo(Mutex<HashMap<DeclKey, (Arc<str>, u32)>>);
+struct DeclMemo(Mutex<HashMap<DeclKey, (Arc<str>, u32)>>);
 
 /// A declaration's type, description mode and whether its properties keep their docs.
 type DeclKey = (String, ts::Desc, bool);
 
-impl TokenMemo {
+impl DeclMemo {
     fn get(&self, key: &DeclKey) -> Option<(Arc<str>, u32)> {
         self.0.lock().ok()?.get(key).cloned()
     }
@@ -615,11 +615,11 @@ impl TokenMemo {
     }
 }
 
-/// Declarations and their token counts, from the document's [`TokenMemo`].
+/// Declarations and their token counts, from the document's [`DeclMemo`].
 struct Sizer<'a> {
     doc: &'a Document,
     names: &'a Names,
-    cache: &'a TokenMemo,
+    cache: &'a DeclMemo,
     counts: &'a measure::TokenCounts,
 }
 
@@ -677,7 +677,7 @@ fn render_with(
     op: &Operation,
     doc: &Document,
     names: &Names,
-    memo: &TokenMemo,
+    memo: &DeclMemo,
     counts: &measure::TokenCounts,
     opts: &RenderOptions,
 ) -> Contract {
