@@ -367,6 +367,15 @@ fn pieces_add_up_to_the_whole() {
         texts.push(c.text());
         texts.push(c.signature.clone());
     }
+    // Raw descriptions: lines that start with digits, quotes, bullets, markup, unicode.
+    let ops = &latest().catalog.operations;
+    texts.extend(ops.iter().filter_map(|o| o.description.clone()));
+    texts.push(
+        ops.iter()
+            .filter_map(|o| o.description.as_deref())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     let mut cut = 0;
     for text in &texts {
         let pieces: Vec<&str> = measure::pieces(text).collect();
