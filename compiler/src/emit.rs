@@ -50,18 +50,19 @@ pub fn artifact_with(
     source: &str,
     dense: Option<DenseData>,
 ) -> Result<Vec<u8>, opcat_runtime::Error> {
-    rendering(catalog, || contracts, name, source, dense)
+    rendering(catalog, || contracts, move || dense, name, source)
 }
 
-/// [`artifact_with`], rendering the contracts with `render` while what reads only the
-/// catalog is made beside it: the BM25 index (tantivy writes with one thread, to stay
-/// deterministic, so the other core renders meanwhile), the links and the type records.
+/// [`artifact_with`], rendering the contracts with `render` and making the embedding
+/// index with `dense` while what reads only the catalog is made beside them: the BM25
+/// index (tantivy writes with one thread, to stay deterministic, so the other core renders
+/// meanwhile), the links and the type records.
 pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
     catalog: &Catalog,
     render: impl FnOnce() -> C + Send,
+    dense: impl FnOnce() -> Option<DenseData> + Send,
     name: &str,
     source: &str,
-    dense: Option<DenseData>,
 ) -> Result<Vec<u8>, opcat_runtime::Error> {
     let doc_index: HashMap<&str, usize> = catalog
         .documents
@@ -104,7 +105,8 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         });
         (index, links, types)
     };
-    let ((index, links, mut types), contracts) = rayon::join(beside, render);
+    let ((index, links, mut types), (contracts, dense)) =
+        rayon::join(beside, || rayon::join(render, dense));
     let contracts = contracts.borrow();
     let mut operations: Vec<OpRecord> = catalog
         .operations

@@ -257,24 +257,26 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
         w.flush()?;
         println!("wrote {}", path.display());
     }
-    let dense = if args.no_embed {
+    // The model files are found first, so that a missing one fails before any work.
+    let models = if args.no_embed {
         None
     } else {
-        Some(dense_index(&build, args.models.as_deref(), tty)?)
+        Some(opcat_compiler::embed::ModelDir::locate(
+            args.models.as_deref(),
+        )?)
     };
-    write_artifact(&args.out, &name, &specs, &opts, build, dense)?;
+    write_artifact(&args.out, &name, &specs, &opts, build, models, tty)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Embeds the operations and distills the query table (see `distill.rs`).
 fn dense_index(
     build: &Build,
-    models: Option<&Path>,
+    models: opcat_compiler::embed::ModelDir,
     progress: bool,
 ) -> Result<opcat_runtime::format::DenseData> {
-    use opcat_compiler::embed::{Embedder, ModelDir};
+    use opcat_compiler::embed::Embedder;
     let t = std::time::Instant::now();
-    let models = ModelDir::locate(models)?;
     let cache = Embedder::default_cache_dir(&models);
     let mut embedder = Embedder::new(models, cache);
     let (data, r) = opcat_compiler::distill::dense_index(&build.catalog, &mut embedder, progress)?;
@@ -300,19 +302,39 @@ fn dense_index(
     Ok(data)
 }
 
-/// Renders contracts and writes `<name>.opcat`, `<name>.opcat.zst` and `manifest.json`.
+/// Renders contracts, makes the embedding index when `models` are given (beside rendering)
+/// and writes `<name>.opcat`, `<name>.opcat.zst` and `manifest.json`.
 fn write_artifact(
     out: &Path,
     name: &str,
     specs: &Path,
     opts: &Options,
     build: Build,
-    dense: Option<opcat_runtime::format::DenseData>,
+    models: Option<opcat_compiler::embed::ModelDir>,
+    progress: bool,
 ) -> Result<()> {
     use opcat_compiler::emit::{self, FileEntry, Manifest};
     let t = std::time::Instant::now();
     let source = spec_source(specs);
-    let embedded = dense.as_ref().map(|d| d.model.clone());
+    let mut embedded = None;
+    let mut dense_failed = None;
+    let mut dense_ms = 0.0;
+    let dense = || {
+        let models = models?;
+        let t = std::time::Instant::now();
+        let made = dense_index(&build, models, progress);
+        dense_ms = t.elapsed().as_secs_f64() * 1e3;
+        match made {
+            Ok(d) => {
+                embedded = Some(d.model.clone());
+                Some(d)
+            }
+            Err(e) => {
+                dense_failed = Some(e);
+                None
+            }
+        }
+    };
     let mut render_ms = 0.0;
     let render = || {
         let t = std::time::Instant::now();
@@ -323,10 +345,14 @@ fn write_artifact(
         render_ms = t.elapsed().as_secs_f64() * 1e3;
         contracts
     };
-    let bytes = emit::rendering(&build.catalog, render, name, &source, dense)
+    let bytes = emit::rendering(&build.catalog, render, dense, name, &source)
         .context("cannot build the artifact")?;
-    // Render runs beside the index, so emit's own time is what the two leave.
-    let emit_ms = t.elapsed().as_secs_f64() * 1e3 - render_ms;
+    if let Some(e) = dense_failed {
+        return Err(e);
+    }
+    // Render and the embedding index run beside the BM25 index, so emit's own time is what
+    // they leave.
+    let emit_ms = t.elapsed().as_secs_f64() * 1e3 - render_ms.max(dense_ms);
     let artifact = format!("{name}.opcat");
     let release = format!("{name}.opcat.zst");
     let write = |file: &str, data: &[u8]| -> Result<()> {
