@@ -23,6 +23,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 use fastembed::{
@@ -42,8 +44,11 @@ pub const BATCH_SIZE: usize = 64;
 pub const BATCH_TOKENS: usize = 1024;
 /// Tokens per text, as sentence-transformers' `max_seq_length` for this model.
 pub const MAX_TOKENS: usize = 256;
-/// ONNX Runtime intra-op threads (at most; fewer when the machine has fewer cores).
-pub const MAX_THREADS: usize = 2;
+/// Model sessions run side by side (at most; fewer when the machine has fewer cores), one
+/// ONNX Runtime intra-op thread each, each taking the next batch: on 2 cores they embed
+/// the latest catalog's 11,900 new texts in 7.9 s against 9.0-9.1 s for one session of two
+/// threads (whose threads meet at every operator), with the same vectors.
+pub const MAX_SESSIONS: usize = 2;
 
 /// Name of the model, the first part of [`ModelDir::model_id`].
 const MODEL_NAME: &str = "all-MiniLM-L6-v2-int8";
@@ -284,7 +289,8 @@ pub struct EmbedStats {
 pub struct Embedder {
     models: ModelDir,
     cache_dir: PathBuf,
-    model: Option<TextEmbedding>,
+    /// Loaded on the first miss: [`MAX_SESSIONS`] of them.
+    sessions: Vec<TextEmbedding>,
     cache: Option<Cache>,
     stats: EmbedStats,
 }
@@ -294,7 +300,7 @@ impl fmt::Debug for Embedder {
         f.debug_struct("Embedder")
             .field("models", &self.models)
             .field("cache_dir", &self.cache_dir)
-            .field("model_loaded", &self.model.is_some())
+            .field("model_loaded", &!self.sessions.is_empty())
             .field("cached_vectors", &self.cache.as_ref().map(|c| c.map.len()))
             .field("stats", &self.stats)
             .finish()
@@ -307,7 +313,7 @@ impl Embedder {
         Embedder {
             models,
             cache_dir,
-            model: None,
+            sessions: Vec::new(),
             cache: None,
             stats: EmbedStats::default(),
         }
@@ -388,13 +394,13 @@ impl Embedder {
         misses: &[usize],
         progress: bool,
     ) -> Result<(), EmbedError> {
-        let model = loaded(&mut self.model, &self.models)?;
+        let sessions = loaded(&mut self.sessions, &self.models)?;
 
         // Group by exact token count (then text, for a stable order): batches are never
         // padded, so each vector is independent of its batch neighbours.
         let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for &i in misses {
-            let encoding = model
+            let encoding = sessions[0]
                 .tokenizer
                 .encode(texts[i].as_str(), true)
                 .map_err(|e| EmbedError::Model(format!("tokenizing: {e}")))?;
@@ -402,6 +408,12 @@ impl Embedder {
                 .entry(encoding.len().min(MAX_TOKENS))
                 .or_default()
                 .push(i);
+        }
+        let mut batches: Vec<Vec<usize>> = Vec::new();
+        for (&tokens, group) in groups.iter_mut() {
+            group.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
+            let size = BATCH_SIZE.max(BATCH_TOKENS / tokens.max(1));
+            batches.extend(group.chunks(size).map(<[usize]>::to_vec));
         }
 
         let bar = if progress {
@@ -420,40 +432,50 @@ impl Embedder {
         let Some(cache) = self.cache.as_mut() else {
             return Err(EmbedError::Model("the cache is not loaded".into()));
         };
-        for (&tokens, group) in groups.iter_mut() {
-            group.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
-            let size = BATCH_SIZE.max(BATCH_TOKENS / tokens.max(1));
-            for batch in group.chunks(size) {
-                let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
-                let vectors = model
-                    .embed(&inputs, Some(size))
-                    .map_err(|e| EmbedError::Model(e.to_string()))?;
-                if vectors.len() != batch.len() {
-                    return Err(EmbedError::Model(format!(
-                        "{} vectors for {} texts",
-                        vectors.len(),
-                        batch.len()
-                    )));
-                }
-                let mut records = Vec::with_capacity(batch.len());
-                for (&i, vector) in batch.iter().zip(vectors) {
-                    let vector: Box<[f32; DIM]> =
-                        vector
-                            .into_boxed_slice()
-                            .try_into()
-                            .map_err(|v: Box<[f32]>| {
-                                EmbedError::Model(format!(
-                                    "a vector of {} floats, not {DIM}",
-                                    v.len()
-                                ))
-                            })?;
-                    records.push((keys[i], vector));
-                }
-                cache.append(records)?;
-                self.stats.computed += batch.len();
-                bar.inc(batch.len() as u64);
+        let stats = &mut self.stats;
+        // Each session takes the next batch; the vectors go to the cache in batch order, as
+        // soon as the batches before them are in, so the cache file's records come in the
+        // same order whatever the scheduling.
+        let next = AtomicUsize::new(0);
+        let (sent, received) = mpsc::channel();
+        std::thread::scope(|scope| {
+            for session in sessions.iter_mut() {
+                let (sent, next, batches) = (sent.clone(), &next, &batches);
+                scope.spawn(move || {
+                    loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(batch) = batches.get(b) else { break };
+                        let inputs: Vec<&str> = batch.iter().map(|&i| texts[i].as_str()).collect();
+                        let vectors = session
+                            .embed(&inputs, Some(inputs.len()))
+                            .map_err(|e| EmbedError::Model(e.to_string()));
+                        let failed = vectors.is_err();
+                        if sent.send((b, vectors)).is_err() || failed {
+                            break;
+                        }
+                    }
+                });
             }
-        }
+            drop(sent);
+            let mut pending: BTreeMap<usize, Vec<Vec<f32>>> = BTreeMap::new();
+            let mut done = 0;
+            let result = (|| {
+                for (b, vectors) in received {
+                    pending.insert(b, vectors?);
+                    while let Some(vectors) = pending.remove(&done) {
+                        let batch = &batches[done];
+                        store(cache, keys, batch, vectors)?;
+                        stats.computed += batch.len();
+                        bar.inc(batch.len() as u64);
+                        done += 1;
+                    }
+                }
+                Ok(())
+            })();
+            // On an error the sessions stop after their current batch.
+            next.store(batches.len(), Ordering::Relaxed);
+            result
+        })?;
         bar.finish_and_clear();
         Ok(())
     }
@@ -462,9 +484,9 @@ impl Embedder {
     /// model itself).
     pub fn embed_uncached(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let start = Instant::now();
-        let model = loaded(&mut self.model, &self.models)?;
+        let sessions = loaded(&mut self.sessions, &self.models)?;
         let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = model
+        let vectors = sessions[0]
             .embed(&inputs, Some(BATCH_SIZE))
             .map_err(|e| EmbedError::Model(e.to_string()))?;
         self.stats.computed += texts.len();
@@ -489,15 +511,47 @@ fn cache_key(model_id: &str, text: &str) -> [u8; KEY_LEN] {
 
 /// Loads ONNX Runtime from the model folder (a typed error if it cannot), then the model.
 /// The model in `slot`, loaded on first use.
+/// The loaded sessions, loading them first if need be.
 fn loaded<'a>(
-    slot: &'a mut Option<TextEmbedding>,
+    sessions: &'a mut Vec<TextEmbedding>,
     models: &ModelDir,
-) -> Result<&'a mut TextEmbedding, EmbedError> {
-    if slot.is_none() {
-        *slot = Some(load_model(models)?);
+) -> Result<&'a mut [TextEmbedding], EmbedError> {
+    let want = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_SESSIONS);
+    while sessions.len() < want {
+        sessions.push(load_model(models)?);
     }
-    slot.as_mut()
-        .ok_or_else(|| EmbedError::Model("the model did not load".into()))
+    Ok(sessions)
+}
+
+/// Stores one batch's vectors under their texts' keys.
+fn store(
+    cache: &mut Cache,
+    keys: &[[u8; KEY_LEN]],
+    batch: &[usize],
+    vectors: Vec<Vec<f32>>,
+) -> Result<(), EmbedError> {
+    if vectors.len() != batch.len() {
+        return Err(EmbedError::Model(format!(
+            "{} vectors for {} texts",
+            vectors.len(),
+            batch.len()
+        )));
+    }
+    let mut records = Vec::with_capacity(batch.len());
+    for (&i, vector) in batch.iter().zip(vectors) {
+        let vector: Box<[f32; DIM]> =
+            vector
+                .into_boxed_slice()
+                .try_into()
+                .map_err(|v: Box<[f32]>| {
+                    EmbedError::Model(format!("a vector of {} floats, not {DIM}", v.len()))
+                })?;
+        records.push((keys[i], vector));
+    }
+    cache.append(records)
 }
 
 fn load_model(models: &ModelDir) -> Result<TextEmbedding, EmbedError> {
@@ -523,13 +577,9 @@ fn load_model(models: &ModelDir) -> Result<TextEmbedding, EmbedError> {
         tokenizer_config_file: models.read(TOKENIZER_CONFIG_FILE)?,
     };
     let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(MAX_THREADS);
     let options = InitOptionsUserDefined::new()
         .with_max_length(MAX_TOKENS)
-        .with_intra_threads(threads);
+        .with_intra_threads(1);
     TextEmbedding::try_new_from_user_defined(model, options)
         .map_err(|e| EmbedError::Model(format!("loading {}: {e}", models.root().display())))
 }
