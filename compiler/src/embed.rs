@@ -289,7 +289,8 @@ pub struct EmbedStats {
 pub struct Embedder {
     models: ModelDir,
     cache_dir: PathBuf,
-    /// Loaded on the first miss: [`MAX_SESSIONS`] of them.
+    /// Loaded on first use: one for [`Embedder::embed_uncached`], [`session_count`] for
+    /// cache misses.
     sessions: Vec<TextEmbedding>,
     cache: Option<Cache>,
     stats: EmbedStats,
@@ -394,7 +395,7 @@ impl Embedder {
         misses: &[usize],
         progress: bool,
     ) -> Result<(), EmbedError> {
-        let sessions = loaded(&mut self.sessions, &self.models)?;
+        let sessions = loaded(&mut self.sessions, &self.models, session_count())?;
 
         // Group by exact token count (then text, for a stable order): batches are never
         // padded, so each vector is independent of its batch neighbours.
@@ -484,7 +485,7 @@ impl Embedder {
     /// model itself).
     pub fn embed_uncached(&mut self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
         let start = Instant::now();
-        let sessions = loaded(&mut self.sessions, &self.models)?;
+        let sessions = loaded(&mut self.sessions, &self.models, 1)?;
         let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = sessions[0]
             .embed(&inputs, Some(BATCH_SIZE))
@@ -511,15 +512,20 @@ fn cache_key(model_id: &str, text: &str) -> [u8; KEY_LEN] {
 
 /// Loads ONNX Runtime from the model folder (a typed error if it cannot), then the model.
 /// The model in `slot`, loaded on first use.
-/// The loaded sessions, loading them first if need be.
+/// Sessions for this machine: [`MAX_SESSIONS`], or fewer when it has fewer cores.
+fn session_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_SESSIONS)
+}
+
+/// The loaded sessions, at least `want` of them (loading the missing ones first).
 fn loaded<'a>(
     sessions: &'a mut Vec<TextEmbedding>,
     models: &ModelDir,
+    want: usize,
 ) -> Result<&'a mut [TextEmbedding], EmbedError> {
-    let want = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, MAX_SESSIONS);
     while sessions.len() < want {
         sessions.push(load_model(models)?);
     }

@@ -200,32 +200,27 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
 /// `i`). An all-versions Azure DevOps catalog indexes 5,300 documents for 11,833
 /// operations.
 fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
-    // The group of each document: the position of the first with the same text.
-    let group: Vec<usize> = {
-        let mut first = HashMap::new();
+    // The place of each document's text among the distinct texts, in order of first use.
+    let slots: Vec<usize> = {
+        let mut seen = HashMap::new();
         docs.iter()
-            .enumerate()
-            .map(|(i, d)| {
+            .map(|d| {
+                let next = seen.len();
                 let key = (d.texts(), &d.area, &d.method, d.read_only);
-                *first.entry(key).or_insert(i)
+                *seen.entry(key).or_insert(next)
             })
             .collect()
     };
     let total = docs.len();
     let mut out: Vec<IndexDoc> = Vec::with_capacity(total);
     let mut ops: Vec<u32> = Vec::with_capacity(total);
-    let mut place: HashMap<usize, usize> = HashMap::new();
-    for (i, d) in docs.into_iter().enumerate() {
-        match place.get(&group[i]) {
-            Some(&at) => {
-                out[at].version.push(' ');
-                out[at].version.push_str(&d.version);
-            }
-            None => {
-                place.insert(i, out.len());
-                out.push(d);
-                ops.push(i as u32);
-            }
+    for (i, (d, slot)) in docs.into_iter().zip(slots).enumerate() {
+        if slot == out.len() {
+            out.push(d);
+            ops.push(i as u32);
+        } else {
+            out[slot].version.push(' ');
+            out[slot].version.push_str(&d.version);
         }
     }
     if out.len() == total {

@@ -643,11 +643,7 @@ impl Sizer<'_> {
             || Arc::from(""),
             |d| Arc::from(self.writer(desc, prop_docs).declaration(name, d)),
         );
-        let n = if text.is_empty() {
-            0
-        } else {
-            self.counts.count(&text)
-        };
+        let n = self.counts.count(&text);
         self.cache.put(key, (text.clone(), n));
         (text, n)
     }
