@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
     // The texts the render loop counts: every contract, signature and declaration block.
     let texts: Vec<String> = contracts
         .iter()
-        .flat_map(|c| [c.text(), c.signature.clone(), c.declarations.clone()])
+        .flat_map(|c| [c.text(), c.signature.clone(), c.declarations_text()])
         .collect();
     let mut g = c.benchmark_group("count-tokens-latest");
     g.sample_size(10).measurement_time(Duration::from_secs(5));

@@ -108,6 +108,12 @@ fn current_format_fixture_opens_and_reads() {
     assert_eq!(op.method(), "GET");
     assert_eq!(op.file(), "operations/7.2/operations.json");
     assert!(op.signature().contains("get("), "{}", op.signature());
+    let decls = op.declarations();
+    assert!(
+        decls.contains("interface OperationReference {")
+            && decls.contains("type ReferenceLinks = Record<string, { href: string }>;"),
+        "{decls}"
+    );
     let hits = c
         .search("operation status", &SearchOptions::default())
         .unwrap()

@@ -165,20 +165,16 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
             &mut op.path,
             &mut op.summary,
             &mut op.signature,
-            &mut op.declarations,
             &mut op.result_fields,
         ] {
             texts.one(s);
         }
+        if let Some(pieces) = Arc::get_mut(&mut op.declarations) {
+            pieces.iter_mut().for_each(|p| texts.one(p));
+        }
         // Fresh from `op_record`: each list has one owner, so it is changed in place.
         if let Some(notes) = Arc::get_mut(&mut op.notes) {
             notes.iter_mut().for_each(|n| texts.one(n));
-        }
-        if let Some(examples) = Arc::get_mut(&mut op.examples) {
-            examples
-                .iter_mut()
-                .filter_map(|e| e.response.as_mut())
-                .for_each(|r| texts.one(r));
         }
     }
     types.iter_mut().for_each(|t| texts.one(&mut t.declaration));
@@ -189,6 +185,7 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
         strings.one(&mut op.collapsed);
         strings.one(&mut op.scopes);
         notes.one(&mut op.notes);
+        notes.one(&mut op.declarations);
         params.one(&mut op.params);
         examples.one(&mut op.examples);
     }
@@ -338,7 +335,7 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
         preview: op.preview,
         deprecated: op.deprecated,
         signature: c.signature.clone().into(),
-        declarations: c.declarations.clone().into(),
+        declarations: Arc::new(c.declarations.clone()),
         tokens: c.tokens,
         collapsed: c.collapsed.clone().into(),
         notes: Arc::new(c.notes.iter().map(|n| Arc::new(n.clone())).collect()),
@@ -380,7 +377,6 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
                     title: e.title.clone(),
                     file: e.file.clone(),
                     status: e.status.clone(),
-                    response: e.response.as_ref().map(|v| v.to_string().into()),
                 })
                 .collect(),
         ),

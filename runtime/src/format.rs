@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 8;
+pub const FORMAT_VERSION: u32 = 9;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -122,8 +122,11 @@ pub struct OpRecord {
     pub deprecated: bool,
     /// One-line doc comment + function declaration.
     pub signature: Arc<String>,
-    /// Declarations of the named types the signature uses (within budget).
-    pub declarations: Arc<String>,
+    /// Declarations of the named types the signature uses (within budget), one piece per
+    /// type and then the `// Not expanded` line; joined, they are the declarations text.
+    /// Each piece is shared by every contract (and version) that declares the type the same
+    /// way (format 9; before, one text per contract).
+    pub declarations: Arc<Vec<Arc<String>>>,
     /// Tokens of `signature` + `declarations` (o200k_base).
     pub tokens: u32,
     /// Named types referenced but not declared (expand on request).
@@ -190,13 +193,15 @@ pub struct BodyRecord {
     pub required: bool,
 }
 
-/// A recorded example, trimmed, as JSON text.
+/// A recorded example: its title, its file relative to the specs root and the status it
+/// records. The recorded response stays in the specs (and, trimmed, in the catalog JSON of
+/// `opcat build --emit json`): nothing reads it from an artifact, where it took a quarter
+/// of the bytes (format 9; before, the trimmed response as JSON text).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Archive, Serialize, Deserialize)]
 pub struct ExampleRecord {
     pub title: String,
     pub file: String,
     pub status: Option<String>,
-    pub response: Option<Arc<String>>,
 }
 
 /// A name that finds an operation.

@@ -384,8 +384,10 @@ impl<'a> Operation<'a> {
     pub fn signature(&self) -> &'a str {
         &self.op.signature
     }
-    pub fn declarations(&self) -> &'a str {
-        &self.op.declarations
+    /// The declarations of the named types the contract shows, joined from the pieces the
+    /// artifact shares (one per type).
+    pub fn declarations(&self) -> String {
+        self.op.declarations.iter().map(|p| p.as_str()).collect()
     }
     pub fn area(&self) -> &'a str {
         self.op.area.as_str()

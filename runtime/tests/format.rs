@@ -1,6 +1,8 @@
 //! The artifact format on a small synthetic catalog: open, lookups, search, and every kind
 //! of damage refused with a typed error.
 
+use std::sync::Arc;
+
 use opcat_runtime::dense::quantize;
 use opcat_runtime::format::{
     self, CatalogData, DenseData, HEADER_LEN, NameEntry, OpRecord, TypeRecord,
@@ -21,7 +23,9 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
         operation_id: format!("Op_{id}"),
         read_only: method == "GET",
         signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
-        declarations: "interface Thing { thingId: number }".to_owned().into(),
+        declarations: Arc::new(vec![Arc::new(
+            "interface Thing { thingId: number }".to_owned(),
+        )]),
         tokens: 12,
         ..OpRecord::default()
     };

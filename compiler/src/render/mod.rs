@@ -147,8 +147,12 @@ pub struct Contract {
     pub id: String,
     /// The doc comment and the method signature.
     pub signature: String,
-    /// Declarations of the named types shown, then a `// Not expanded` line if any were not.
-    pub declarations: String,
+    /// Declarations of the named types shown, one piece per type (shared with every
+    /// contract of the document that shows the type the same way), then a
+    /// `// Not expanded` line if any were not; in JSON, one text.
+    #[serde(serialize_with = "joined")]
+    #[schemars(with = "String")]
+    pub declarations: Vec<Arc<String>>,
     /// o200k_base tokens of [`Contract::text`].
     pub tokens: u32,
     /// What was trimmed and why; empty when the contract is complete within budget.
@@ -167,9 +171,18 @@ impl Contract {
         if self.declarations.is_empty() {
             self.signature.clone()
         } else {
-            format!("{}\n{}", self.signature, self.declarations)
+            format!("{}\n{}", self.signature, self.declarations_text())
         }
     }
+
+    /// The declarations as one text.
+    pub fn declarations_text(&self) -> String {
+        self.declarations.iter().map(|p| p.as_str()).collect()
+    }
+}
+
+fn joined<S: serde::Serializer>(pieces: &[Arc<String>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&pieces.iter().map(|p| p.as_str()).collect::<String>())
 }
 
 /// Renders every operation (in parallel); output is in operation order.
@@ -263,7 +276,7 @@ pub fn dts_module(op: &Operation, doc: &Document, contract: &Contract) -> String
         names: &names,
         style: Style::FIRST,
     };
-    let mut out = contract.declarations.clone();
+    let mut out = contract.declarations_text();
     let mut declared: BTreeSet<&str> = contract.declared.iter().map(String::as_str).collect();
     let mut queue: VecDeque<&str> = contract.collapsed.iter().map(String::as_str).collect();
     while let Some(name) = queue.pop_front() {
@@ -598,17 +611,17 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
 /// parallel; a declaration is the same whichever thread writes it, so the output does not
 /// depend on order).
 #[derive(Debug, Default)]
-struct DeclMemo(Mutex<HashMap<DeclKey, (Arc<str>, u32)>>);
+struct DeclMemo(Mutex<HashMap<DeclKey, (Arc<String>, u32)>>);
 
 /// A declaration's type, description mode and whether its properties keep their docs.
 type DeclKey = (String, ts::Desc, bool);
 
 impl DeclMemo {
-    fn get(&self, key: &DeclKey) -> Option<(Arc<str>, u32)> {
+    fn get(&self, key: &DeclKey) -> Option<(Arc<String>, u32)> {
         self.0.lock().ok()?.get(key).cloned()
     }
 
-    fn put(&self, key: DeclKey, value: (Arc<str>, u32)) {
+    fn put(&self, key: DeclKey, value: (Arc<String>, u32)) {
         if let Ok(mut m) = self.0.lock() {
             m.insert(key, value);
         }
@@ -634,15 +647,14 @@ impl Sizer<'_> {
 
     /// The declaration of the named type `name` (empty if the document has none) and its
     /// tokens.
-    fn declared(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> (Arc<str>, u32) {
+    fn declared(&self, name: &str, desc: ts::Desc, prop_docs: bool) -> (Arc<String>, u32) {
         let key = (name.to_string(), desc, prop_docs);
         if let Some(known) = self.cache.get(&key) {
             return known;
         }
-        let text: Arc<str> = self.doc.types.get(name).map_or_else(
-            || Arc::from(""),
-            |d| Arc::from(self.writer(desc, prop_docs).declaration(name, d)),
-        );
+        let text = Arc::new(self.doc.types.get(name).map_or_else(String::new, |d| {
+            self.writer(desc, prop_docs).declaration(name, d)
+        }));
         let n = self.counts.count(&text);
         self.cache.put(key, (text.clone(), n));
         (text, n)
@@ -803,10 +815,12 @@ fn render_with(
     }
 
     // Assemble.
-    let mut declarations = String::new();
+    let mut declarations = Vec::with_capacity(r.declared.len() + 1);
     for (name, d) in &r.declared {
         let (text, _) = sizer.declared(name, desc, prop_docs && *d <= PROP_DOC_DEPTH);
-        declarations.push_str(&text);
+        if !text.is_empty() {
+            declarations.push(text);
+        }
     }
     let mut collapsed: BTreeSet<String> = r.collapsed.clone();
     for resp in op.responses.iter().filter(|r| !r.status.starts_with('2')) {
@@ -816,7 +830,10 @@ fn render_with(
             collapsed.insert(name.clone());
         }
     }
-    declarations.push_str(&collapsed_line(&collapsed, names));
+    let line = collapsed_line(&collapsed, names);
+    if !line.is_empty() {
+        declarations.push(Arc::new(line));
+    }
     let mut contract = Contract {
         id: op.id.clone(),
         signature: sig,
