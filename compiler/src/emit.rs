@@ -375,13 +375,26 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
                 .iter()
                 .map(|e| ExampleRecord {
                     title: e.title.clone(),
-                    file: e.file.clone(),
+                    file: relative_to(&op.source.file, &e.file),
                     status: e.status.clone(),
                 })
                 .collect(),
         ),
         inputs: Vec::new(),
     }
+}
+
+/// `file` (relative to the specs root) relative to the folder of the spec file `spec`, as
+/// the spec's own `$ref` names it: versions of an operation then record the same name, and
+/// their example lists are shared.
+fn relative_to(spec: &str, file: &str) -> String {
+    let dir: Vec<&str> = spec.split('/').collect();
+    let dir = &dir[..dir.len() - 1];
+    let parts: Vec<&str> = file.split('/').collect();
+    let common = dir.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<&str> = vec![".."; dir.len() - common];
+    out.extend(&parts[common..]);
+    out.join("/")
 }
 
 fn summary(op: &Operation) -> String {
@@ -608,6 +621,18 @@ pub fn manifest_schema() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn example_files_are_named_from_their_spec_folder() {
+        let spec = "git/7.2/git.json";
+        assert_eq!(
+            relative_to(spec, "git/7.2/httpExamples/items/GET.json"),
+            "httpExamples/items/GET.json"
+        );
+        assert_eq!(relative_to(spec, "git/common/x.json"), "../common/x.json");
+        assert_eq!(relative_to(spec, "other.json"), "../../other.json");
+        assert_eq!(relative_to("one.json", "a/b.json"), "a/b.json");
+    }
+
     use super::*;
 
     #[test]

@@ -143,7 +143,12 @@ pub fn routes(catalog: &Catalog, specs_root: &Path) -> Vec<Route> {
             .map(|p| p.name.to_string())
             .collect();
         for ex in op.record().examples.iter() {
-            let Some(doc) = read_json(&specs_root.join(ex.file.as_str())) else {
+            // Relative to the spec's folder in the artifact; relative to the root here.
+            let file = match op.file().rsplit_once('/') {
+                Some((folder, _)) => format!("{folder}/{}", ex.file),
+                None => ex.file.to_string(),
+            };
+            let Some(doc) = read_json(&specs_root.join(&file)) else {
                 continue;
             };
             let Some(responses) = doc.get("responses").and_then(Json::as_object) else {
@@ -190,7 +195,7 @@ pub fn routes(catalog: &Catalog, specs_root: &Path) -> Vec<Route> {
                     .cloned()
                     .filter(|_| status != "204" && op.method() != "HEAD"),
                 headers,
-                file: ex.file.to_string(),
+                file,
             });
         }
     }
