@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use opcat_runtime::format::{
     self, BodyRecord, CatalogData, DenseData, ExampleRecord, InputRecord, Location, NameEntry,
-    OpRecord, ParamRecord, TypeRecord,
+    OpCore, OpRecord, ParamRecord, TypeRecord,
 };
 use opcat_runtime::index::{self, IndexDoc};
 use rayon::prelude::*;
@@ -159,35 +159,44 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
 fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
     let mut texts = Shared::<String>::default();
     for op in operations.iter_mut() {
+        // Fresh from `op_record`: the core and its lists have one owner each, so they are
+        // changed in place.
+        let Some(core) = Arc::get_mut(&mut op.core) else {
+            continue;
+        };
         // Short per-operation names (id, server, operationId) stay plain strings: each shared
         // value costs `verify` a registration, and these save little.
         for s in [
-            &mut op.path,
-            &mut op.summary,
-            &mut op.signature,
-            &mut op.result_fields,
+            &mut core.path,
+            &mut core.summary,
+            &mut core.signature,
+            &mut core.result_fields,
         ] {
             texts.one(s);
         }
-        if let Some(pieces) = Arc::get_mut(&mut op.declarations) {
+        if let Some(pieces) = Arc::get_mut(&mut core.declarations) {
             pieces.iter_mut().for_each(|p| texts.one(p));
         }
-        // Fresh from `op_record`: each list has one owner, so it is changed in place.
-        if let Some(notes) = Arc::get_mut(&mut op.notes) {
+        if let Some(notes) = Arc::get_mut(&mut core.notes) {
             notes.iter_mut().for_each(|n| texts.one(n));
         }
     }
     types.iter_mut().for_each(|t| texts.one(&mut t.declaration));
     let (mut strings, mut notes) = (Shared::<Vec<String>>::default(), Shared::default());
     let (mut params, mut examples) = (Shared::default(), Shared::default());
+    let mut cores = Shared::<OpCore>::default();
     for op in operations {
         strings.one(&mut op.aliases);
-        strings.one(&mut op.collapsed);
-        strings.one(&mut op.scopes);
-        notes.one(&mut op.notes);
-        notes.one(&mut op.declarations);
-        params.one(&mut op.params);
         examples.one(&mut op.examples);
+        if let Some(core) = Arc::get_mut(&mut op.core) {
+            strings.one(&mut core.collapsed);
+            strings.one(&mut core.scopes);
+            notes.one(&mut core.notes);
+            notes.one(&mut core.declarations);
+            params.one(&mut core.params);
+        }
+        // Last, when its texts and lists are shared: equal cores then hold the same ones.
+        cores.one(&mut op.core);
     }
 }
 
@@ -317,23 +326,16 @@ pub fn first_sentence(text: &str) -> String {
 }
 
 fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> OpRecord {
-    OpRecord {
+    let core = OpCore {
         id: op.id.clone(),
-        aliases: op.aliases.clone().into(),
         area: op.area.clone(),
         resource: op.resource.clone(),
-        version: op.version.clone(),
-        api_version: op.api_version.clone(),
         method: op.method.clone(),
         server: op.server.clone(),
         path: op.path.clone().into(),
         path_query: op.path_query.clone(),
         summary: summary(op).into(),
-        document,
-        operation_id: op.source.operation_id.clone(),
         read_only: op.class == OpClass::Read,
-        preview: op.preview,
-        deprecated: op.deprecated,
         signature: c.signature.clone().into(),
         declarations: Arc::new(c.declarations.clone()),
         tokens: c.tokens,
@@ -370,6 +372,16 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
         scopes: op.scopes.clone().into(),
         continuation_header: op.paging.continuation_header.clone(),
         continuation_param: op.paging.continuation_param.clone(),
+    };
+    OpRecord {
+        core: Arc::new(core),
+        version: op.version.clone(),
+        api_version: op.api_version.clone(),
+        document,
+        operation_id: op.source.operation_id.clone(),
+        aliases: op.aliases.clone().into(),
+        preview: op.preview,
+        deprecated: op.deprecated,
         examples: Arc::new(
             op.examples
                 .iter()

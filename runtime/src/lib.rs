@@ -53,7 +53,7 @@ use rkyv::util::AlignedVec;
 use tantivy::directory::OwnedBytes;
 
 pub use error::Error;
-pub use format::{ArchivedOpRecord, ArchivedParamRecord, FORMAT_VERSION};
+pub use format::{ArchivedOpCore, ArchivedOpRecord, ArchivedParamRecord, FORMAT_VERSION};
 pub use prepare::{PrepareError, Prepared, Problem, Target, Value};
 pub use search::{Hit, SearchMode, SearchOptions, SearchResult};
 
@@ -198,7 +198,7 @@ impl Catalog {
             return Err(Error::Invalid {
                 message: format!(
                     "operation {} names document {}, of {docs}",
-                    op.id, op.document
+                    op.core.id, op.document
                 ),
             });
         }
@@ -212,7 +212,7 @@ impl Catalog {
                 return Err(Error::Invalid {
                     message: format!(
                         "operation {} takes `{}` from operation {}, of {ops}",
-                        op.id, i.param, i.op
+                        op.core.id, i.param, i.op
                     ),
                 });
             }
@@ -369,28 +369,37 @@ impl<'a> Operation<'a> {
     pub fn record(&self) -> &'a ArchivedOpRecord {
         self.op
     }
+    /// The part of the record its versions share ([`format::OpCore`]).
+    pub fn core(&self) -> &'a ArchivedOpCore {
+        &self.op.core
+    }
     pub fn id(&self) -> &'a str {
-        self.op.id.as_str()
+        self.op.core.id.as_str()
     }
     pub fn method(&self) -> &'a str {
-        self.op.method.as_str()
+        self.op.core.method.as_str()
     }
     pub fn path(&self) -> &'a str {
-        &self.op.path
+        &self.op.core.path
     }
     pub fn summary(&self) -> &'a str {
-        &self.op.summary
+        &self.op.core.summary
     }
     pub fn signature(&self) -> &'a str {
-        &self.op.signature
+        &self.op.core.signature
     }
     /// The declarations of the named types the contract shows, joined from the pieces the
     /// artifact shares (one per type).
     pub fn declarations(&self) -> String {
-        self.op.declarations.iter().map(|p| p.as_str()).collect()
+        self.op
+            .core
+            .declarations
+            .iter()
+            .map(|p| p.as_str())
+            .collect()
     }
     pub fn area(&self) -> &'a str {
-        self.op.area.as_str()
+        self.op.core.area.as_str()
     }
     pub fn version(&self) -> &'a str {
         self.op.version.as_str()
@@ -414,7 +423,7 @@ impl<'a> Operation<'a> {
     }
     /// Base URL template (`https://dev.azure.com`).
     pub fn server(&self) -> &'a str {
-        &self.op.server
+        &self.op.core.server
     }
     /// The api-version value to send, if the API versions by query parameter.
     pub fn api_version(&self) -> Option<&'a str> {
@@ -423,28 +432,28 @@ impl<'a> Operation<'a> {
     /// The result's key fields on one line (ids, names, nested references), empty when the
     /// result has none: what a next call would take from it.
     pub fn result_fields(&self) -> &'a str {
-        &self.op.result_fields
+        &self.op.core.result_fields
     }
     pub fn read_only(&self) -> bool {
-        self.op.read_only
+        self.op.core.read_only
     }
     /// Tokens of the contract (signature + declarations).
     pub fn tokens(&self) -> u32 {
-        self.op.tokens.to_native()
+        self.op.core.tokens.to_native()
     }
     pub fn aliases(&self) -> impl Iterator<Item = &'a str> {
         self.op.aliases.iter().map(|s| s.as_str())
     }
     /// Named types the contract references without declaring.
     pub fn collapsed(&self) -> impl Iterator<Item = &'a str> {
-        self.op.collapsed.iter().map(|s| s.as_str())
+        self.op.core.collapsed.iter().map(|s| s.as_str())
     }
     /// What rendering trimmed.
     pub fn notes(&self) -> impl Iterator<Item = &'a str> {
-        self.op.notes.iter().map(|s| s.as_str())
+        self.op.core.notes.iter().map(|s| s.as_str())
     }
     pub fn scopes(&self) -> impl Iterator<Item = &'a str> {
-        self.op.scopes.iter().map(|s| s.as_str())
+        self.op.core.scopes.iter().map(|s| s.as_str())
     }
     /// Where required inputs come from: `(parameter, the operation whose result carries
     /// it, the field in that result)`, e.g. `("repositoryId", git.repositories.list,

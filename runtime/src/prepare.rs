@@ -333,7 +333,7 @@ fn arguments_message(id: &str, problems: &[Problem], signature: &str) -> String 
 /// The argument name of the request body: `body`, unless a parameter is named `body`
 /// (then `requestBody`). The same rule the contracts are rendered with.
 pub fn body_arg(op: &Operation<'_>) -> Option<&'static str> {
-    let rec = op.record();
+    let rec = op.core();
     rec.body.as_ref()?;
     Some(if rec.params.iter().any(|p| p.name == "body") {
         "requestBody"
@@ -351,7 +351,7 @@ fn is_bound(p: &ArchivedParamRecord, on_premises: bool) -> bool {
 /// The arguments an operation takes, in declared order: not the bound ones.
 pub fn arguments<'a>(op: &Operation<'a>) -> impl Iterator<Item = &'a ArchivedParamRecord> {
     let on_premises = op.on_premises();
-    op.record()
+    op.core()
         .params
         .iter()
         .filter(move |p| !is_bound(p, on_premises))
@@ -620,7 +620,7 @@ impl Operation<'_> {
     /// Prepares a request for this operation. See the [module docs](crate::prepare).
     pub fn prepare(&self, args: &Value, target: &Target) -> Result<Prepared, PrepareError> {
         let id = self.id().to_string();
-        let rec = self.record();
+        let rec = self.core();
         let on_premises = self.on_premises();
         // On premises: the configured collection, or nothing.
         let server = match (on_premises, target.server_url.as_deref()) {

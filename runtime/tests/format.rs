@@ -5,34 +5,37 @@ use std::sync::Arc;
 
 use opcat_runtime::dense::quantize;
 use opcat_runtime::format::{
-    self, CatalogData, DenseData, HEADER_LEN, NameEntry, OpRecord, TypeRecord,
+    self, CatalogData, DenseData, HEADER_LEN, NameEntry, OpCore, OpRecord, TypeRecord,
 };
 use opcat_runtime::index::{self, IndexDoc};
 use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchMode, SearchOptions};
 
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
-        id: id.to_owned(),
+        core: Arc::new(OpCore {
+            id: id.to_owned(),
+            area: area.into(),
+            method: method.into(),
+            server: "https://dev.azure.com".to_owned(),
+            path: format!("/{{organization}}/_apis/{area}").into(),
+            summary: summary.to_owned().into(),
+            read_only: method == "GET",
+            signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
+            declarations: Arc::new(vec![Arc::new(
+                "interface Thing { thingId: number }".to_owned(),
+            )]),
+            tokens: 12,
+            ..OpCore::default()
+        }),
         aliases: vec![format!("{id}Alias")].into(),
-        area: area.into(),
         version: "7.2".into(),
-        method: method.into(),
-        server: "https://dev.azure.com".to_owned(),
-        path: format!("/{{organization}}/_apis/{area}").into(),
-        summary: summary.to_owned().into(),
         operation_id: format!("Op_{id}"),
-        read_only: method == "GET",
-        signature: format!("/** {summary} */ {id}(args: {{}}): Promise<Thing>").into(),
-        declarations: Arc::new(vec![Arc::new(
-            "interface Thing { thingId: number }".to_owned(),
-        )]),
-        tokens: 12,
         ..OpRecord::default()
     };
     let doc = IndexDoc {
         name: format!("{id} {id}Alias"),
         summary: summary.into(),
-        path: rec.path.to_string(),
+        path: rec.core.path.to_string(),
         returns: "thingId Thing".into(),
         area: area.into(),
         method: method.into(),
@@ -71,7 +74,7 @@ fn data() -> CatalogData {
         .iter()
         .enumerate()
         .flat_map(|(i, o)| {
-            [o.id.to_lowercase(), o.aliases[0].to_lowercase()]
+            [o.core.id.to_lowercase(), o.aliases[0].to_lowercase()]
                 .map(|key| NameEntry { key, op: i as u32 })
         })
         .collect();
@@ -410,17 +413,31 @@ fn empty_and_repeated_shared_values_validate() {
     let mut data = data();
     data.dense = None;
     let empty = OpRecord {
-        id: "empty.op".to_owned(),
+        core: Arc::new(OpCore {
+            id: "empty.op".to_owned(),
+            ..OpCore::default()
+        }),
         ..OpRecord::default()
     };
     let mut twin = empty.clone();
-    twin.id = "empty.twin".to_owned();
-    data.operations.extend([empty, twin]);
+    Arc::make_mut(&mut twin.core).id = "empty.twin".to_owned();
+    // Another version of the twin: the same core (format 9), its own version.
+    let older = OpRecord {
+        version: "7.1".into(),
+        ..twin.clone()
+    };
+    data.operations.extend([empty, twin, older]);
     let bytes = format::to_bytes(&data).unwrap();
     let c = Catalog::from_bytes(&bytes).unwrap();
     c.verify().unwrap();
     assert_eq!(c.operation_at(5).map(|o| o.id()), Some("empty.twin"));
     assert_eq!(c.operation_at(5).map(|o| o.summary()), Some(""));
+    let (twin, older) = (c.operation_at(5).unwrap(), c.operation_at(6).unwrap());
+    assert_eq!((older.id(), older.version()), ("empty.twin", "7.1"));
+    assert!(
+        std::ptr::eq(twin.core(), older.core()),
+        "the core is stored once"
+    );
 }
 
 /// Operations that read the same (versions of one operation) may share a vector row: the

@@ -5,7 +5,9 @@
 //! checksum was recomputed, so `verify` passes (the checksum guards against accidents, not
 //! against a crafted file) and the damage reaches tantivy, which panics on some of it.
 
-use opcat_runtime::format::{self, CatalogData, HEADER_LEN, NameEntry, OpRecord};
+use std::sync::Arc;
+
+use opcat_runtime::format::{self, CatalogData, HEADER_LEN, NameEntry, OpCore, OpRecord};
 use opcat_runtime::index::{self, IndexDoc};
 use opcat_runtime::{Catalog, SearchOptions};
 
@@ -39,15 +41,18 @@ fn artifact() -> (Vec<u8>, CatalogData) {
         let id = format!("{}.{}{}.{}{i}", w(0), w(1), w(2), w(3));
         let summary = format!("{} the {} of a {} {}", w(0), w(4), w(5), w(6));
         ops.push(OpRecord {
-            id: id.as_str().to_owned(),
-            area: w(0).into(),
+            core: Arc::new(OpCore {
+                id: id.as_str().to_owned(),
+                area: w(0).into(),
+                method: if i % 3 == 0 { "POST" } else { "GET" }.into(),
+                server: "https://dev.azure.com".to_owned(),
+                path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)).into(),
+                summary: summary.as_str().to_owned().into(),
+                read_only: i % 3 != 0,
+                signature: format!("{id}(args: {{}}): Promise<void>").into(),
+                ..OpCore::default()
+            }),
             version: "7.2".into(),
-            method: if i % 3 == 0 { "POST" } else { "GET" }.into(),
-            server: "https://dev.azure.com".to_owned(),
-            path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)).into(),
-            summary: summary.as_str().to_owned().into(),
-            read_only: i % 3 != 0,
-            signature: format!("{id}(args: {{}}): Promise<void>").into(),
             ..OpRecord::default()
         });
         docs.push(IndexDoc {
@@ -68,7 +73,7 @@ fn artifact() -> (Vec<u8>, CatalogData) {
         .iter()
         .enumerate()
         .map(|(i, o)| NameEntry {
-            key: o.id.to_lowercase(),
+            key: o.core.id.to_lowercase(),
             op: i as u32,
         })
         .collect();

@@ -3,9 +3,10 @@
 //! organization comes from configuration.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use opcat_runtime::format::{
-    self, BodyRecord, CatalogData, Location, NameEntry, OpRecord, ParamRecord,
+    self, BodyRecord, CatalogData, Location, NameEntry, OpCore, OpRecord, ParamRecord,
 };
 use opcat_runtime::index::{self, IndexDoc};
 use opcat_runtime::{Catalog, PrepareError, Problem, Target, Value};
@@ -25,124 +26,142 @@ fn catalog() -> Catalog {
     let api = param("api-version", Location::Query, true, "string");
     let ops = vec![
         OpRecord {
-            id: "git.items.get".to_owned(),
-            version: "7.2".into(),
-            api_version: Some("7.2-preview.1".into()),
-            method: "GET".into(),
-            server: "https://dev.azure.com".to_owned(),
-            path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items"
-                .to_owned()
-                .into(),
-            signature: "get(args: { project: string; repositoryId: string; path?: string; \
+            core: Arc::new(OpCore {
+                id: "git.items.get".to_owned(),
+                method: "GET".into(),
+                server: "https://dev.azure.com".to_owned(),
+                path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items"
+                    .to_owned()
+                    .into(),
+                signature: "get(args: { project: string; repositoryId: string; path?: string; \
                         $top?: number; ids?: number[]; state?: State; includeLinks?: boolean }): \
                         Promise<Item>"
-                .to_owned()
+                    .to_owned()
+                    .into(),
+                params: vec![
+                    org.clone(),
+                    param("project", Location::Path, true, "string"),
+                    param("repositoryId", Location::Path, true, "string"),
+                    param("path", Location::Query, false, "string"),
+                    param("$top", Location::Query, false, "integer"),
+                    ParamRecord {
+                        collection_format: Some("csv".into()),
+                        ..param("ids", Location::Query, false, "array")
+                    },
+                    ParamRecord {
+                        collection_format: Some("multi".into()),
+                        ..param("tags", Location::Query, false, "array")
+                    },
+                    ParamRecord {
+                        allowed: vec!["active".into(), "closed".into()],
+                        ..param("state", Location::Query, false, "string")
+                    },
+                    param("includeLinks", Location::Query, false, "boolean"),
+                    param("Version", Location::Header, false, "string"),
+                    api.clone(),
+                ]
                 .into(),
-            params: vec![
-                org.clone(),
-                param("project", Location::Path, true, "string"),
-                param("repositoryId", Location::Path, true, "string"),
-                param("path", Location::Query, false, "string"),
-                param("$top", Location::Query, false, "integer"),
-                ParamRecord {
-                    collection_format: Some("csv".into()),
-                    ..param("ids", Location::Query, false, "array")
-                },
-                ParamRecord {
-                    collection_format: Some("multi".into()),
-                    ..param("tags", Location::Query, false, "array")
-                },
-                ParamRecord {
-                    allowed: vec!["active".into(), "closed".into()],
-                    ..param("state", Location::Query, false, "string")
-                },
-                param("includeLinks", Location::Query, false, "boolean"),
-                param("Version", Location::Header, false, "string"),
-                api.clone(),
-            ]
-            .into(),
-            ..OpRecord::default()
-        },
-        OpRecord {
-            id: "wit.workItems.update".to_owned(),
-            version: "7.2".into(),
-            api_version: Some("7.2".into()),
-            method: "PATCH".into(),
-            server: "https://dev.azure.com".to_owned(),
-            path: "/{organization}/_apis/wit/workitems/{id}".to_owned().into(),
-            path_query: Some("bypassRules={bypassRules}&$expand=all".into()),
-            signature: "update(args: { id: number; bypassRules?: boolean; body: JsonPatch }): \
-                        Promise<WorkItem>"
-                .to_owned()
-                .into(),
-            params: vec![
-                org.clone(),
-                param("id", Location::Path, true, "integer"),
-                param("bypassRules", Location::Query, false, "boolean"),
-                api.clone(),
-            ]
-            .into(),
-            body: Some(BodyRecord {
-                name: "document".into(),
-                content_type: "application/json-patch+json".into(),
-                required: true,
+                ..OpCore::default()
             }),
-            ..OpRecord::default()
-        },
-        OpRecord {
-            id: "notification.subscriptions.list".to_owned(),
             version: "7.2".into(),
             api_version: Some("7.2-preview.1".into()),
-            method: "GET".into(),
-            server: "https://{service}dev.azure.com".to_owned(),
-            path: "/{organization}/_apis/notification/subscriptions"
-                .to_owned()
+            ..OpRecord::default()
+        },
+        OpRecord {
+            core: Arc::new(OpCore {
+                id: "wit.workItems.update".to_owned(),
+                method: "PATCH".into(),
+                server: "https://dev.azure.com".to_owned(),
+                path: "/{organization}/_apis/wit/workitems/{id}".to_owned().into(),
+                path_query: Some("bypassRules={bypassRules}&$expand=all".into()),
+                signature: "update(args: { id: number; bypassRules?: boolean; body: JsonPatch }): \
+                        Promise<WorkItem>"
+                    .to_owned()
+                    .into(),
+                params: vec![
+                    org.clone(),
+                    param("id", Location::Path, true, "integer"),
+                    param("bypassRules", Location::Query, false, "boolean"),
+                    api.clone(),
+                ]
                 .into(),
-            params: vec![org.clone(), api.clone()].into(),
-            ..OpRecord::default()
-        },
-        OpRecord {
-            id: "accounts.list".to_owned(),
+                body: Some(BodyRecord {
+                    name: "document".into(),
+                    content_type: "application/json-patch+json".into(),
+                    required: true,
+                }),
+                ..OpCore::default()
+            }),
             version: "7.2".into(),
-            method: "GET".into(),
-            server: "https://app.vssps.visualstudio.com".to_owned(),
-            path: "/_apis/accounts".to_owned().into(),
+            api_version: Some("7.2".into()),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "onprem.projects.list".to_owned(),
+            core: Arc::new(OpCore {
+                id: "notification.subscriptions.list".to_owned(),
+                method: "GET".into(),
+                server: "https://{service}dev.azure.com".to_owned(),
+                path: "/{organization}/_apis/notification/subscriptions"
+                    .to_owned()
+                    .into(),
+                params: vec![org.clone(), api.clone()].into(),
+                ..OpCore::default()
+            }),
+            version: "7.2".into(),
+            api_version: Some("7.2-preview.1".into()),
+            ..OpRecord::default()
+        },
+        OpRecord {
+            core: Arc::new(OpCore {
+                id: "accounts.list".to_owned(),
+                method: "GET".into(),
+                server: "https://app.vssps.visualstudio.com".to_owned(),
+                path: "/_apis/accounts".to_owned().into(),
+                ..OpCore::default()
+            }),
+            version: "7.2".into(),
+            ..OpRecord::default()
+        },
+        OpRecord {
+            core: Arc::new(OpCore {
+                id: "onprem.projects.list".to_owned(),
+                method: "GET".into(),
+                server: "https://fabrikam-fiber-inc:8080/DefaultCollection".to_owned(),
+                path: "/{collection}/_apis/projects/{projectId}".to_owned().into(),
+                signature: "list(args: { projectId: string; $top?: number }): Promise<Project>"
+                    .to_owned()
+                    .into(),
+                params: vec![
+                    param("collection", Location::Path, true, "string"),
+                    param("projectId", Location::Path, true, "string"),
+                    param("$top", Location::Query, false, "integer"),
+                    api.clone(),
+                ]
+                .into(),
+                ..OpCore::default()
+            }),
             version: "azure-devops-server-7.1".into(),
             api_version: Some("7.1".into()),
-            method: "GET".into(),
-            server: "https://fabrikam-fiber-inc:8080/DefaultCollection".to_owned(),
-            path: "/{collection}/_apis/projects/{projectId}".to_owned().into(),
-            signature: "list(args: { projectId: string; $top?: number }): Promise<Project>"
-                .to_owned()
-                .into(),
-            params: vec![
-                param("collection", Location::Path, true, "string"),
-                param("projectId", Location::Path, true, "string"),
-                param("$top", Location::Query, false, "integer"),
-                api.clone(),
-            ]
-            .into(),
             ..OpRecord::default()
         },
         OpRecord {
-            id: "evil.host".to_owned(),
+            core: Arc::new(OpCore {
+                id: "evil.host".to_owned(),
+                method: "GET".into(),
+                server: "http://dev.azure.com".to_owned(),
+                path: "/_apis/x".to_owned().into(),
+                ..OpCore::default()
+            }),
             version: "7.2".into(),
-            method: "GET".into(),
-            server: "http://dev.azure.com".to_owned(),
-            path: "/_apis/x".to_owned().into(),
             ..OpRecord::default()
         },
     ];
     let docs: Vec<IndexDoc> = ops
         .iter()
         .map(|o| IndexDoc {
-            name: o.id.to_string(),
+            name: o.core.id.to_string(),
             area: "a".into(),
-            method: o.method.clone(),
+            method: o.core.method.clone(),
             version: o.version.clone(),
             ..IndexDoc::default()
         })
@@ -151,7 +170,7 @@ fn catalog() -> Catalog {
         .iter()
         .enumerate()
         .map(|(i, o)| NameEntry {
-            key: o.id.to_lowercase(),
+            key: o.core.id.to_lowercase(),
             op: i as u32,
         })
         .collect();

@@ -127,7 +127,7 @@ pub fn routes(catalog: &Catalog, specs_root: &Path) -> Vec<Route> {
             .map(str::to_string)
             .collect();
         let fixed_query: Vec<String> = op
-            .record()
+            .core()
             .path_query
             .as_ref()
             .map(|q| {
@@ -526,7 +526,7 @@ pub fn args_from_example(
     op: &opcat_runtime::Operation<'_>,
     parameters: &serde_json::Map<String, Json>,
 ) -> Json {
-    let rec = op.record();
+    let rec = op.core();
     let body_arg = opcat_runtime::prepare::body_arg(op);
     let mut args = serde_json::Map::new();
     for p in opcat_runtime::prepare::arguments(op) {

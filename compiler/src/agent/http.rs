@@ -426,7 +426,7 @@ impl Executor {
         let target = self.config.target();
         let mut args = args.clone();
         let mut pages: Vec<Json> = Vec::new();
-        let rec = op.record();
+        let rec = op.core();
         let header = rec.continuation_header.as_ref().map(|h| h.to_string());
         let param = rec.continuation_param.as_ref().map(|p| p.to_string());
         loop {

@@ -243,12 +243,9 @@ pub fn call_text(
 ) -> Result<String, String> {
     match executor.call(catalog, id, args, paging) {
         Ok(r) => {
-            let param = catalog.operation(id).and_then(|op| {
-                op.record()
-                    .continuation_param
-                    .as_ref()
-                    .map(|p| p.to_string())
-            });
+            let param = catalog
+                .operation(id)
+                .and_then(|op| op.core().continuation_param.as_ref().map(|p| p.to_string()));
             Ok(response_text(&r, param.as_deref()))
         }
         Err(e) => Err(error_text(&e)),
