@@ -1,7 +1,7 @@
 //! Opens an opcat catalog artifact and answers `search`, `contract` and type lookups.
 //!
 //! An artifact is one file: a 64-byte header and one rkyv archive holding every operation,
-//! its pre-rendered TypeScript contract, the named types, trimmed examples and a tantivy
+//! its pre-rendered TypeScript contract, the named types, recorded example names and a tantivy
 //! BM25 index and an embedding index ([`format`] describes the layout). Opening it is cheap: a memory map and a
 //! header check; nothing is parsed or copied. [`Catalog::verify`] checks the whole file
 //! (checksum and archive validation) when the file is not trusted.
