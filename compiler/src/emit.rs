@@ -633,6 +633,8 @@ pub fn manifest_schema() -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn example_files_are_named_from_their_spec_folder() {
         let spec = "git/7.2/git.json";
@@ -644,8 +646,6 @@ mod tests {
         assert_eq!(relative_to(spec, "other.json"), "../../other.json");
         assert_eq!(relative_to("one.json", "a/b.json"), "a/b.json");
     }
-
-    use super::*;
 
     #[test]
     fn first_sentences_and_hosts() {
