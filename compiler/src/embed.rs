@@ -510,8 +510,6 @@ fn cache_key(model_id: &str, text: &str) -> [u8; KEY_LEN] {
     hasher.finalize().into()
 }
 
-/// Loads ONNX Runtime from the model folder (a typed error if it cannot), then the model.
-/// The model in `slot`, loaded on first use.
 /// Sessions for this machine: [`MAX_SESSIONS`], or fewer when it has fewer cores.
 fn session_count() -> usize {
     std::thread::available_parallelism()
@@ -560,6 +558,7 @@ fn store(
     cache.append(records)
 }
 
+/// Loads ONNX Runtime from the model folder (a typed error if it cannot), then the model.
 fn load_model(models: &ModelDir) -> Result<TextEmbedding, EmbedError> {
     let library = models.ort_library();
     if !library.is_file() {

@@ -204,9 +204,10 @@ pub struct BodyRecord {
 
 /// A recorded example: its title, its file relative to the folder of the operation's spec
 /// file ([`OpRecord::document`]; as the spec's `$ref` names it, so versions share the
-/// record) and the status it records. The recorded response stays in the specs (and, trimmed, in the catalog JSON of
-/// `opcat build --emit json`): nothing reads it from an artifact, where it took a quarter
-/// of the bytes (format 9; before, the trimmed response as JSON text).
+/// record) and the status it records. The recorded response stays in the specs (and,
+/// trimmed, in the catalog JSON of `opcat build --emit json`): nothing reads it from an
+/// artifact, where it took a quarter of the bytes (format 9; before, the trimmed response
+/// as JSON text).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Archive, Serialize, Deserialize)]
 pub struct ExampleRecord {
     pub title: String,

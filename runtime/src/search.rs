@@ -269,7 +269,7 @@ impl Catalog {
                     .method
                     .as_deref()
                     .is_none_or(|m| op.method().eq_ignore_ascii_case(m))
-                && (!opts.read_only || op.core().read_only)
+                && (!opts.read_only || op.read_only())
                 && opts.version.as_deref().is_none_or(|v| op.version() == v)
         };
         let mode = match opts.mode {

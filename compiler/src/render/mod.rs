@@ -177,12 +177,16 @@ impl Contract {
 
     /// The declarations as one text.
     pub fn declarations_text(&self) -> String {
-        self.declarations.iter().map(|p| p.as_str()).collect()
+        join(&self.declarations)
     }
 }
 
+fn join(pieces: &[Arc<String>]) -> String {
+    pieces.iter().map(|p| p.as_str()).collect()
+}
+
 fn joined<S: serde::Serializer>(pieces: &[Arc<String>], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&pieces.iter().map(|p| p.as_str()).collect::<String>())
+    s.serialize_str(&join(pieces))
 }
 
 /// Renders every operation (in parallel); output is in operation order.
