@@ -20,7 +20,7 @@ pub struct SearchOutput {
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     pub id: String,
-    /// Score in the search mode (BM25 score, cosine, or fused reciprocal-rank score);
+    /// Score in the search mode (BM25 score, cosine, or fused score: the mean of both scaled to 0..1);
     /// `null` for an exact name match (always first).
     pub score: Option<f32>,
     pub exact: bool,
