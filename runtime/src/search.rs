@@ -555,13 +555,13 @@ mod tests {
 
     #[test]
     fn fusion_averages_scaled_scores() {
-        // BM25 puts 7 far ahead; the embedding ranks 8 first by a hair over 7.
-        let bm25 = [(7, 20.0), (8, 6.0), (9, 2.0)];
-        let dense = [(8, 0.62), (7, 0.61), (9, 0.22)];
+        // BM25 puts 8 far ahead; the embedding ranks 7 first by a hair over 8.
+        let bm25 = [(8, 20.0), (7, 6.0), (9, 2.0)];
+        let dense = [(7, 0.62), (8, 0.61), (9, 0.22)];
         let fused = fuse(&[&bm25, &dense]);
         let order: Vec<usize> = fused.iter().map(|h| h.0).collect();
-        // Reciprocal rank fusion ties 7 and 8; their scores tell them apart.
-        assert_eq!(order, [7, 8, 9]);
+        // Reciprocal rank fusion ties 7 and 8 (and the tie goes to 7); scores put 8 first.
+        assert_eq!(order, [8, 7, 9]);
         assert!((fused[0].1 - (1.0 + 0.975) / 2.0).abs() < 1e-3);
         assert_eq!(fused[2].1, 0.0);
         // A hit of one ranking only gets half; a ranking of one hit scales it to 1.
