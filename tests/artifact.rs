@@ -656,6 +656,21 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
             "release.releases.updateReleaseEnvironment",
         ],
     ),
+    (
+        "branch policy",
+        "add a branch policy to the main branch",
+        &["policy.configurations.create"],
+    ),
+    (
+        "branch policies",
+        "list the branch policies of a repository",
+        &["policy.configurations.list"],
+    ),
+    (
+        "query language",
+        "run a query written in work item query language",
+        &["wit.wiql.queryByWiql"],
+    ),
 ];
 
 #[test]

@@ -77,6 +77,11 @@ pub const TERMS: &[(&str, &str)] = &[
     // Stages of a classic release pipeline are the release's environments.
     ("release stage", "release environment"),
     ("release stages", "release environments"),
+    // Branch policies (required reviewers, build validation) are policy configurations.
+    ("branch policy", "policy configuration"),
+    ("branch policies", "policy configurations"),
+    // WIQL is the Work Item Query Language.
+    ("query language", "wiql"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
