@@ -671,6 +671,31 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         "run a query written in work item query language",
         &["wit.wiql.queryByWiql"],
     ),
+    (
+        "swimlane",
+        "add a swimlane to the team's kanban board",
+        &["work.rows.update"],
+    ),
+    (
+        "swimlanes",
+        "rename the swimlanes of a board",
+        &["work.rows.update"],
+    ),
+    (
+        "default branch",
+        "get the default branch of a repository",
+        &["git.repositories.getRepository"],
+    ),
+    (
+        "pbi",
+        "create a PBI in project Fabrikam",
+        &["wit.workItems.create"],
+    ),
+    (
+        "pbis",
+        "update several PBIs at once",
+        &["wit.workItems.update", "wit.workItems.getWorkItemsBatch"],
+    ),
 ];
 
 #[test]

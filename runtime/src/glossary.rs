@@ -39,6 +39,8 @@ pub const TERMS: &[(&str, &str)] = &[
     ("user stories", "work items"),
     ("epic", "work item"),
     ("product backlog item", "work item"),
+    ("pbi", "work item"),
+    ("pbis", "work items"),
     ("kanban", "board"),
     ("security group", "graph group"),
     ("security groups", "graph groups"),
@@ -82,6 +84,11 @@ pub const TERMS: &[(&str, &str)] = &[
     ("branch policies", "policy configurations"),
     // WIQL is the Work Item Query Language.
     ("query language", "wiql"),
+    // A Kanban board's swimlanes are its rows.
+    ("swimlane", "board row"),
+    ("swimlanes", "board rows"),
+    // A repository's default branch is a field of the repository, not a ref of its own.
+    ("default branch", "repository default branch"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
