@@ -696,6 +696,14 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         "update several PBIs at once",
         &["wit.workItems.update", "wit.workItems.getWorkItemsBatch"],
     ),
+    (
+        "build validation",
+        "add build validation to the main branch",
+        &[
+            "policy.configurations.create",
+            "policy.configurations.update",
+        ],
+    ),
 ];
 
 #[test]

@@ -82,6 +82,7 @@ pub const TERMS: &[(&str, &str)] = &[
     // Branch policies (required reviewers, build validation) are policy configurations.
     ("branch policy", "policy configuration"),
     ("branch policies", "policy configurations"),
+    ("build validation", "build policy configuration"),
     // WIQL is the Work Item Query Language.
     ("query language", "wiql"),
     // A Kanban board's swimlanes are its rows.
