@@ -704,6 +704,19 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
             "policy.configurations.update",
         ],
     ),
+    (
+        "merge request",
+        "complete a merge request",
+        &["git.pullRequests.update"],
+    ),
+    (
+        "merge requests",
+        "merge requests created by me in this project",
+        &[
+            "git.pullRequests.getPullRequests",
+            "git.pullRequests.getPullRequestsByProject",
+        ],
+    ),
 ];
 
 #[test]

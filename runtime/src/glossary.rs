@@ -11,6 +11,9 @@
 pub const TERMS: &[(&str, &str)] = &[
     ("pr", "pull request"),
     ("prs", "pull requests"),
+    // Other tools' word for a pull request.
+    ("merge request", "pull request"),
+    ("merge requests", "pull requests"),
     ("repo", "repository"),
     ("repos", "repositories"),
     ("wi", "work item"),
