@@ -668,7 +668,7 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
     ),
     (
         "query language",
-        "run a query written in work item query language",
+        "execute a query language statement over work items",
         &["wit.wiql.queryByWiql"],
     ),
     (
