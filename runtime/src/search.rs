@@ -1,7 +1,7 @@
 //! Search: BM25 over the artifact's index, dense cosine over its vectors, and their fusion
 //! (scores scaled to 0..1 and averaged), with filters, exact-name hits and a weak-match flag.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
@@ -173,10 +173,14 @@ impl Search {
                 message: format!("expected one segment, found {segments}"),
             });
         }
-        let spread = {
-            let ids: HashSet<&str> = catalog.operations().map(|o| o.id()).collect();
-            catalog.len().div_ceil(ids.len().max(1)).max(1)
-        };
+        // Each distinct id's newest version, looked up by name once per id (not per version).
+        let mut newest_by_id: HashMap<&str, Option<usize>> = HashMap::new();
+        for o in catalog.operations() {
+            newest_by_id
+                .entry(o.id())
+                .or_insert_with(|| catalog.operation(o.id()).map(|n| n.index()));
+        }
+        let spread = catalog.len().div_ceil(newest_by_id.len().max(1)).max(1);
         Ok(Search {
             reader,
             parser,
@@ -193,7 +197,13 @@ impl Search {
             newest_of: if spread > 1 {
                 catalog
                     .operations()
-                    .map(|o| catalog.operation(o.id()).map_or(o.index(), |n| n.index()))
+                    .map(|o| {
+                        newest_by_id
+                            .get(o.id())
+                            .copied()
+                            .flatten()
+                            .unwrap_or(o.index())
+                    })
                     .collect()
             } else {
                 Vec::new()
