@@ -184,15 +184,23 @@ pub fn dense_index(
     let model = embedder.models().model_id()?;
     let before = embedder.stats();
     let ops: Vec<String> = catalog.operations.iter().map(op_text).collect();
-    let op_vectors = embedder.embed(&ops, progress)?;
     let tokens = kept_vocab(&table_vocab(&vocab), &vocab, catalog);
     let token_texts: Vec<String> = tokens
         .iter()
         .map(|t| t.strip_prefix("##").unwrap_or(t).to_string())
         .collect();
-    let prior = embedder.embed(&token_texts, progress)?;
     let texts = training_texts(catalog);
-    let targets = embedder.embed(&texts, progress)?;
+    // One call for the three sets: the model's batches are balanced over its sessions once,
+    // not three times with an idle session at the end of each.
+    let all: Vec<String> = [&ops, &token_texts, &texts]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    let mut vectors = embedder.embed(&all, progress)?;
+    let targets = vectors.split_off(ops.len() + token_texts.len());
+    let prior = vectors.split_off(ops.len());
+    let op_vectors = vectors;
     let t = Instant::now();
     let model_dim = op_vectors.first().map_or(0, Vec::len);
     let (directions, energy) = principal_directions(&op_vectors, DIM.min(model_dim));
