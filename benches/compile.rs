@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
         };
         g.bench_function(name, |b| {
             b.iter(|| {
-                let build = compile(&opts, &FsLoader, &|_| {});
+                let build = compile(&opts, &FsLoader::default(), &|_| {});
                 assert!(!build.catalog.operations.is_empty());
                 build
             })
@@ -52,7 +52,7 @@ fn bench(c: &mut Criterion) {
             specs,
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     let catalog = &build.catalog;

@@ -56,7 +56,7 @@ fn catalog() -> Catalog {
             specs: specs_root(),
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     let contracts =

@@ -102,7 +102,7 @@ fn fixture() -> Fixture {
             specs,
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     let contracts =

@@ -19,7 +19,7 @@ impl Loader for Unreadable {
                 "permission denied",
             ));
         }
-        FsLoader.load(path)
+        FsLoader::default().load(path)
     }
 }
 
@@ -172,7 +172,7 @@ fn a_missing_specs_folder_is_a_diagnostic() {
             specs: "/nonexistent/opcat".into(),
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     assert_eq!(b.catalog.operations.len(), 0);
@@ -325,7 +325,7 @@ fn non_ascii_names_link_without_a_panic() {
             specs: root.path().to_path_buf(),
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     assert_eq!(

@@ -60,7 +60,7 @@ pub fn run(args: ContractsArgs) -> Result<ExitCode> {
             specs,
             versions: VersionSelect::Latest,
         },
-        &FsLoader,
+        &FsLoader::default(),
         &|_| {},
     );
     let catalog = &build.catalog;

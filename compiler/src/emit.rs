@@ -1,7 +1,7 @@
 //! Stage 7, emit: the IR and its contracts into the runtime's artifact (format owned by
 //! `opcat-runtime`), its zstd release form and the build manifest.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use opcat_runtime::format::{
@@ -208,7 +208,7 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
 fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
     // The place of each document's text among the distinct texts, in order of first use.
     let slots: Vec<usize> = {
-        let mut seen = HashMap::new();
+        let mut seen = foldhash::HashMap::default();
         docs.iter()
             .map(|d| {
                 let next = seen.len();
@@ -236,11 +236,11 @@ fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
 }
 
 /// The first allocation seen of each value.
-struct Shared<T>(HashSet<Arc<T>>);
+struct Shared<T>(foldhash::HashSet<Arc<T>>);
 
 impl<T> Default for Shared<T> {
     fn default() -> Self {
-        Shared(HashSet::new())
+        Shared(foldhash::HashSet::default())
     }
 }
 

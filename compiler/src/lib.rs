@@ -32,7 +32,7 @@
 //!
 //! let build = compile(
 //!     &Options { specs: "../shared/specs/azure-devops/specification".into(), versions: VersionSelect::Latest },
-//!     &FsLoader,
+//!     &FsLoader::default(),
 //!     &|_file| {},
 //! );
 //! println!("{} operations", build.catalog.operations.len());

@@ -234,7 +234,7 @@ fn build(args: BuildArgs) -> Result<ExitCode> {
     // The tokenizer the render stage counts with loads beside the compile stage, whose
     // threads wait on the largest spec files at the end.
     let warm = std::thread::spawn(opcat_compiler::render::measure::warm_up);
-    let build = compile(&opts, &FsLoader, &|file| {
+    let build = compile(&opts, &FsLoader::default(), &|file| {
         bar.inc(1);
         bar.set_message(file.to_string());
     });

@@ -5,9 +5,12 @@
 //! hosts can serve bytes from anywhere.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diag::{DiagKind, Diagnostic};
 
@@ -25,9 +28,27 @@ pub trait Loader: Sync {
     }
 }
 
-/// Reads from the local file system.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FsLoader;
+/// Reads from the local file system. Folders listed to find a name in another case are
+/// remembered (sorted names), so that the recorded examples of one folder are not each a
+/// listing of it.
+#[derive(Debug, Default)]
+pub struct FsLoader {
+    listings: std::sync::Mutex<HashMap<PathBuf, Arc<[OsString]>>>,
+}
+
+impl FsLoader {
+    /// The sorted entry names of `dir`, listed once.
+    fn listing(&self, dir: &Path) -> Option<Arc<[OsString]>> {
+        if let Some(names) = self.listings.lock().ok()?.get(dir) {
+            return Some(names.clone());
+        }
+        let names: Arc<[OsString]> = sorted_names(dir)?.into();
+        if let Ok(mut m) = self.listings.lock() {
+            m.insert(dir.to_path_buf(), names.clone());
+        }
+        Some(names)
+    }
+}
 
 impl Loader for FsLoader {
     fn load(&self, path: &Path) -> io::Result<Vec<u8>> {
@@ -37,10 +58,12 @@ impl Loader for FsLoader {
     fn load_any_case(&self, path: &Path) -> io::Result<(Vec<u8>, Option<PathBuf>)> {
         match fs::read(path) {
             Ok(bytes) => Ok((bytes, None)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => match find_any_case(path) {
-                Some(found) => fs::read(&found).map(|bytes| (bytes, Some(found))),
-                None => Err(e),
-            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match find_in(path, |d| self.listing(d)) {
+                    Some(found) => fs::read(&found).map(|bytes| (bytes, Some(found))),
+                    None => Err(e),
+                }
+            }
             Err(e) => Err(e),
         }
     }
@@ -50,6 +73,11 @@ impl Loader for FsLoader {
 /// its deepest existing ancestor. Where several entries match, the first in byte order
 /// wins (deterministic).
 pub fn find_any_case(path: &Path) -> Option<PathBuf> {
+    find_in(path, |d| sorted_names(d).map(Arc::from))
+}
+
+/// [`find_any_case`] with the folder listings of `list` (sorted names).
+fn find_in(path: &Path, list: impl Fn(&Path) -> Option<Arc<[OsString]>>) -> Option<PathBuf> {
     let components: Vec<Component> = path.components().collect();
     // The deepest ancestor that exists as written.
     let mut keep = components.len();
@@ -69,15 +97,23 @@ pub fn find_any_case(path: &Path) -> Option<PathBuf> {
             return None;
         };
         let want = want.to_str()?;
-        let mut names: Vec<std::ffi::OsString> = fs::read_dir(&base)
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .filter(|n| n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(want)))
-            .collect();
-        names.sort();
-        base.push(names.first()?);
+        let names = list(&base)?;
+        let first = names
+            .iter()
+            .find(|n| n.to_str().is_some_and(|n| n.eq_ignore_ascii_case(want)))?;
+        base.push(first);
     }
     (base != path).then_some(base)
+}
+
+/// The names in `dir`, sorted (byte order).
+fn sorted_names(dir: &Path) -> Option<Vec<OsString>> {
+    let mut names: Vec<OsString> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    Some(names)
 }
 
 /// Which version folders of an Azure DevOps layout to compile.
@@ -384,13 +420,13 @@ mod tests {
         std::fs::write(&real, b"{}").unwrap();
         let asked = dir.path().join("httpexamples").join("GET__git_items.JSON");
         assert_eq!(find_any_case(&asked), Some(real.clone()));
-        let (bytes, found) = FsLoader.load_any_case(&asked).unwrap();
+        let (bytes, found) = FsLoader::default().load_any_case(&asked).unwrap();
         assert_eq!((bytes.as_slice(), found), (&b"{}"[..], Some(real.clone())));
         // Exact names are read as they are, and report no other path.
-        assert_eq!(FsLoader.load_any_case(&real).unwrap().1, None);
+        assert_eq!(FsLoader::default().load_any_case(&real).unwrap().1, None);
         let absent = dir.path().join("httpExamples").join("GET__git_blobs.json");
         assert_eq!(find_any_case(&absent), None);
-        let err = FsLoader.load_any_case(&absent).unwrap_err();
+        let err = FsLoader::default().load_any_case(&absent).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 

@@ -26,7 +26,7 @@ pub fn azure_specs() -> PathBuf {
 }
 
 pub fn build(specs: PathBuf, versions: VersionSelect) -> Build {
-    compile(&Options { specs, versions }, &FsLoader, &|_| {})
+    compile(&Options { specs, versions }, &FsLoader::default(), &|_| {})
 }
 
 /// The artifact of `build` with its embedding index, through the shared vector cache

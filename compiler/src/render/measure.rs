@@ -34,7 +34,7 @@ pub fn warm_up() {
 /// whole text (test `pieces_add_up_to_the_whole`). Shared by threads; a count is the same
 /// whichever thread makes it, so the output does not depend on scheduling.
 #[derive(Debug, Default)]
-pub struct TokenCounts(std::sync::Mutex<HashMap<u128, u32>>);
+pub struct TokenCounts(std::sync::Mutex<foldhash::HashMap<u128, u32>>);
 
 impl TokenCounts {
     pub fn count(&self, text: &str) -> u32 {

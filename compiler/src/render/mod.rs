@@ -615,7 +615,7 @@ pub fn mandatory_types(op: &Operation, doc: &Document) -> BTreeSet<String> {
 /// parallel; a declaration is the same whichever thread writes it, so the output does not
 /// depend on order).
 #[derive(Debug, Default)]
-struct DeclMemo(Mutex<HashMap<DeclKey, (Arc<String>, u32)>>);
+struct DeclMemo(Mutex<foldhash::HashMap<DeclKey, (Arc<String>, u32)>>);
 
 /// A declaration's type, description mode and whether its properties keep their docs.
 type DeclKey = (String, ts::Desc, bool);
