@@ -76,18 +76,22 @@ pub fn load(
         };
         let mut bodies = Vec::new();
         match parsed {
-            Ok(v) => {
+            Ok(mut v) => {
                 example.found = true;
-                example.parameters = v.get("parameters").cloned();
-                if let Some(Value::Object(resps)) = v.get("responses") {
-                    for (status, resp) in resps {
-                        if let Some(body) = resp.get("body") {
-                            bodies.push((status.clone(), body.clone()));
+                example.parameters = v.get_mut("parameters").map(Value::take);
+                if let Some(Value::Object(resps)) = v.get_mut("responses") {
+                    for (i, (status, resp)) in std::mem::take(resps).into_iter().enumerate() {
+                        let body = match resp {
+                            Value::Object(mut r) => r.remove("body"),
+                            _ => None,
+                        };
+                        if i == 0 {
+                            example.status = Some(status.clone());
+                            example.response = body.clone();
                         }
-                    }
-                    if let Some((status, resp)) = resps.iter().next() {
-                        example.status = Some(status.clone());
-                        example.response = resp.get("body").cloned();
+                        if let Some(body) = body {
+                            bodies.push((status, body));
+                        }
                     }
                 }
             }
