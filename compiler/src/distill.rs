@@ -39,8 +39,6 @@ pub const ITERATIONS: usize = 60;
 /// directions (256 of MiniLM's 384 keep 99.4% of the Azure DevOps operations' second
 /// moment, and bench figures within a query of the whole vectors).
 pub const DIM: usize = 256;
-/// Most frequent model tokens the table keeps besides the catalog's own pieces.
-pub const COMMON_TOKENS: usize = 8000;
 
 /// What fitting did, for the build report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -139,10 +137,11 @@ pub fn table_vocab(vocab: &[String]) -> Vec<String> {
 
 /// The table's vocabulary, pruned: every piece the catalog's own words use (they split
 /// exactly as with the whole vocabulary, since greedy longest-match only ever picks pieces
-/// that are kept), every single character (every ASCII word still splits), and the
-/// [`COMMON_TOKENS`] most frequent entries of the model's vocabulary (`by_id` is in id
-/// order, which for this vocabulary is frequency order). Sorted, like `table`.
-pub fn kept_vocab(table: &[String], by_id: &[String], catalog: &Catalog) -> Vec<String> {
+/// that are kept) and every single character (every ASCII word still splits). Sorted, like
+/// `table`. (The model's 8,000 most frequent tokens were kept too until they measured
+/// within a query of none on every bench file and mode, for 46% of the `.zst` and a sixth
+/// of the cold build's model time: `docs/figures.md`.)
+pub fn kept_vocab(table: &[String], catalog: &Catalog) -> Vec<String> {
     let mut keep = vec![false; table.len()];
     let mut texts = training_texts(catalog);
     for op in &catalog.operations {
@@ -156,11 +155,6 @@ pub fn kept_vocab(table: &[String], by_id: &[String], catalog: &Catalog) -> Vec<
     }
     for (i, t) in table.iter().enumerate() {
         if t.strip_prefix("##").unwrap_or(t).chars().count() == 1 {
-            keep[i] = true;
-        }
-    }
-    for t in by_id.iter().take(COMMON_TOKENS) {
-        if let Ok(i) = table.binary_search(t) {
             keep[i] = true;
         }
     }
@@ -184,7 +178,7 @@ pub fn dense_index(
     let model = embedder.models().model_id()?;
     let before = embedder.stats();
     let ops: Vec<String> = catalog.operations.iter().map(op_text).collect();
-    let tokens = kept_vocab(&table_vocab(&vocab), &vocab, catalog);
+    let tokens = kept_vocab(&table_vocab(&vocab), catalog);
     let token_texts: Vec<String> = tokens
         .iter()
         .map(|t| t.strip_prefix("##").unwrap_or(t).to_string())
