@@ -38,7 +38,7 @@ fn build() -> Catalog {
         .iter()
         .filter(|f| matches!(f.area.as_deref(), Some("wiki" | "git")))
     {
-        let out = opcat_compiler::compile_file(spec, &root, &FsLoader);
+        let out = opcat_compiler::compile_file(spec, &root, &FsLoader::default());
         catalog.documents.extend(out.document);
         catalog.operations.extend(out.operations);
     }
