@@ -744,6 +744,22 @@ fn every_vocabulary_entry_finds_its_operation() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A change of state (complete, lock, unlock) is an update of the resource: the PATCH of
+/// the pull request or the ref comes before the reads that share every word with it. (In
+/// this catalog, BM25 alone, "abandon a pull request" still misses the update: the word is
+/// nowhere in its text; hybrid finds it first.)
+#[test]
+fn a_change_of_state_finds_the_update() {
+    for (query, want) in [
+        ("complete a pull request", "git.pullRequests.update"),
+        ("lock a branch", "git.refs.updateRef"),
+        ("unlock a branch", "git.refs.updateRef"),
+    ] {
+        let got = top(query, 5);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
 /// search answer shows them: each required input with the read operation whose result
 /// carries it. `UPDATE_EXPECT=1` rewrites the golden file.

@@ -111,7 +111,13 @@ fn verb(word: &str) -> Option<Action> {
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
         | "submit" | "post" => Action::Create,
         "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
-        | "patch" | "replace" | "move" | "assign" => Action::Update,
+        | "patch" | "replace" | "move" | "assign"
+        // A change of state is an update of the resource in this API (a pull request is
+        // abandoned or completed by a PATCH of its status, a build cancelled likewise, a
+        // reviewer's approval is a PUT of the vote).
+        | "cancel" | "abandon" | "complete" | "approve" | "reject" | "lock" | "unlock"
+        | "mark" | "close" | "reopen" | "pause" | "resume" | "enable" | "disable" | "stop"
+        | "vote" | "restore" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
         | "purge" | "revoke" => Action::Delete,
         "run" | "runs" | "queue" | "queues" | "trigger" | "execute" | "start" | "launch"
@@ -360,6 +366,24 @@ mod tests {
         assert_eq!(
             QueryShape::of("get a pull request by id").shape,
             Some(Shape::Item)
+        );
+    }
+
+    #[test]
+    fn a_change_of_state_is_an_update() {
+        for q in [
+            "abandon a pull request",
+            "cancel the running build",
+            "lock a branch",
+            "mark a PR as draft",
+            "disable a pipeline",
+        ] {
+            assert_eq!(QueryShape::of(q).action, Some(Action::Update), "{q}");
+        }
+        // The first verb decides: "get" before an adjective "complete".
+        assert_eq!(
+            QueryShape::of("get the complete list of builds").action,
+            Some(Action::Get)
         );
     }
 
