@@ -1,7 +1,7 @@
 //! Search: BM25 over the artifact's index, dense cosine over its vectors, and their fusion
 //! (scores scaled to 0..1 and averaged), with filters, exact-name hits and a weak-match flag.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
@@ -173,14 +173,24 @@ impl Search {
                 message: format!("expected one segment, found {segments}"),
             });
         }
-        // Each distinct id's newest version, looked up by name once per id (not per version).
-        let mut newest_by_id: HashMap<&str, Option<usize>> = HashMap::new();
-        for o in catalog.operations() {
-            newest_by_id
-                .entry(o.id())
-                .or_insert_with(|| catalog.operation(o.id()).map(|n| n.index()));
-        }
-        let spread = catalog.len().div_ceil(newest_by_id.len().max(1)).max(1);
+        let ids: HashSet<&str> = catalog.operations().map(|o| o.id()).collect();
+        let spread = catalog.len().div_ceil(ids.len().max(1)).max(1);
+        // In a catalog of several versions, each id's newest version, looked up by name once
+        // per id (not per version); a catalog of one version needs none.
+        let newest_of = if spread > 1 {
+            let mut newest: HashMap<&str, Option<usize>> = HashMap::with_capacity(ids.len());
+            catalog
+                .operations()
+                .map(|o| {
+                    newest
+                        .entry(o.id())
+                        .or_insert_with(|| catalog.operation(o.id()).map(|n| n.index()))
+                        .unwrap_or(o.index())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Search {
             reader,
             parser,
@@ -194,20 +204,7 @@ impl Search {
                 .max()
                 .unwrap_or_default(),
             spread,
-            newest_of: if spread > 1 {
-                catalog
-                    .operations()
-                    .map(|o| {
-                        newest_by_id
-                            .get(o.id())
-                            .copied()
-                            .flatten()
-                            .unwrap_or(o.index())
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            },
+            newest_of,
             by_version: Search::by_version(catalog),
         })
     }
