@@ -760,6 +760,22 @@ fn a_change_of_state_finds_the_update() {
     }
 }
 
+/// A question with no verb of its own asks to read: the list comes before the updates and
+/// the state changes that share its words.
+#[test]
+fn a_question_finds_the_read() {
+    for (query, want) in [
+        ("how many builds failed this week", "build.builds.list"),
+        (
+            "what states can a User Story be in",
+            "wit.workItemTypeStates.list",
+        ),
+    ] {
+        let got = top(query, 5);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
 /// search answer shows them: each required input with the read operation whose result
 /// carries it. `UPDATE_EXPECT=1` rewrites the golden file.

@@ -103,6 +103,20 @@ const STOP: &[&str] = &[
     "under",
 ];
 
+/// Words that open a question. A question with no verb of its own asks to read: "what
+/// states can a user story be in", "is the build finished", "which agents are online".
+const QUESTION: &[&str] = &[
+    "what", "which", "who", "whose", "how", "when", "where", "is", "are", "does", "do", "did",
+    "has", "have", "can",
+];
+
+/// A question's auxiliaries, which are never its object ("what fields does a work item type
+/// have" is about `fields`).
+const AUXILIARY: &[&str] = &[
+    "what", "which", "who", "whose", "how", "many", "much", "when", "where", "is", "are", "was",
+    "were", "does", "do", "did", "has", "have", "can", "there", "exist", "exists",
+];
+
 fn verb(word: &str) -> Option<Action> {
     Some(match word {
         "list" | "lists" | "enumerate" | "browse" => Action::List,
@@ -178,15 +192,25 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 impl QueryShape {
     pub fn of(query: &str) -> QueryShape {
         let raw: Vec<String> = words(query).collect();
-        let action = raw.iter().take(4).find_map(|w| verb(w));
+        let stated = raw.iter().take(4).find_map(|w| verb(w));
+        // A question with no verb of its own: the action is read from the question.
+        let question =
+            stated.is_none() && raw.first().is_some_and(|w| QUESTION.contains(&w.as_str()));
+        let counts = raw.len() > 1 && raw[0] == "how" && (raw[1] == "many" || raw[1] == "much");
+        let action = stated.or(match (question, counts) {
+            (true, true) => Some(Action::List),
+            (true, false) => Some(Action::Get),
+            _ => None,
+        });
+        let plain = |w: &&String| {
+            !STOP.contains(&w.as_str()) && !AUXILIARY.contains(&w.as_str()) && verb(w).is_none()
+        };
         // The object: the first content word after the verb (or from the start).
         let start = raw
             .iter()
             .position(|w| verb(w).is_some())
             .map_or(0, |i| i + 1);
-        let object = raw[start.min(raw.len())..]
-            .iter()
-            .find(|w| !STOP.contains(&w.as_str()) && verb(w).is_none());
+        let object = raw[start.min(raw.len())..].iter().find(plain);
         // "by id", "pullRequestId 22": one item; "by their ids": several.
         let by_ids = raw.iter().any(|w| w == "ids");
         let by_id = !by_ids
@@ -201,7 +225,7 @@ impl QueryShape {
             let from = raw.iter().position(|w| w == first).unwrap_or(0);
             raw[from..]
                 .iter()
-                .take_while(|w| !STOP.contains(&w.as_str()) && verb(w).is_none())
+                .take_while(plain)
                 .last()
                 .cloned()
                 .unwrap_or_default()
@@ -214,7 +238,9 @@ impl QueryShape {
             match (action, head.as_deref()) {
                 (Some(Action::List), _) => Some(Shape::Collection),
                 (_, Some(h)) if is_plural(h) => Some(Shape::Collection),
-                (Some(Action::Get), Some(_)) => Some(Shape::Item),
+                // A question's last content word may be its verb ("which files changed"):
+                // only a plural says what it asks for.
+                (Some(Action::Get), Some(_)) if !question => Some(Shape::Item),
                 _ => None,
             }
         };
@@ -385,6 +411,35 @@ mod tests {
             QueryShape::of("get the complete list of builds").action,
             Some(Action::Get)
         );
+    }
+
+    #[test]
+    fn a_question_without_a_verb_reads() {
+        let q = QueryShape::of("what states can a user story be in");
+        assert_eq!(
+            (q.action, q.shape),
+            (Some(Action::Get), Some(Shape::Collection))
+        );
+        assert_eq!(q.head.as_deref(), Some("state"));
+        let q = QueryShape::of("how many builds failed this week");
+        assert_eq!(q.action, Some(Action::List));
+        // The verb still decides, and its object's shape too; a verbless question's
+        // singular last word may be its verb, not an item.
+        let q = QueryShape::of("how do I get a build");
+        assert_eq!((q.action, q.shape), (Some(Action::Get), Some(Shape::Item)));
+        assert_eq!(
+            QueryShape::of("how do I delete a branch").action,
+            Some(Action::Delete)
+        );
+        assert_eq!(QueryShape::of("which files changed").shape, None);
+        assert_eq!(
+            QueryShape::of("which variable groups exist")
+                .head
+                .as_deref(),
+            Some("group")
+        );
+        // Not a question: no action.
+        assert_eq!(QueryShape::of("build status badge").action, None);
     }
 
     #[test]
