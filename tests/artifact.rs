@@ -494,6 +494,16 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
     ),
     ("epic", "create an epic", &["wit.workItems.create"]),
     (
+        "bug",
+        "create a bug in the project",
+        &["wit.workItems.create"],
+    ),
+    (
+        "bugs",
+        "delete several bugs",
+        &["wit.workItems.delete", "wit.workItems.deleteWorkItems"],
+    ),
+    (
         "product backlog item",
         "create a product backlog item",
         &["wit.workItems.create"],

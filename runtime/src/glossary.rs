@@ -41,6 +41,10 @@ pub const TERMS: &[(&str, &str)] = &[
     ("user story", "work item"),
     ("user stories", "work items"),
     ("epic", "work item"),
+    // A bug is a work item of type Bug (a test result's linked bugs are their own resource,
+    // and keep the word).
+    ("bug", "work item"),
+    ("bugs", "work items"),
     ("product backlog item", "work item"),
     ("pbi", "work item"),
     ("pbis", "work items"),
