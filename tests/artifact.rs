@@ -494,6 +494,19 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
     ),
     ("epic", "create an epic", &["wit.workItems.create"]),
     (
+        "access level",
+        "what access level does a user have",
+        &["memberEntitlementManagement.userEntitlements.get"],
+    ),
+    (
+        "access levels",
+        "users and their access levels",
+        &[
+            "memberEntitlementManagement.userEntitlements.searchUserEntitlements",
+            "memberEntitlementManagement.userEntitlements.get",
+        ],
+    ),
+    (
         "bug",
         "create a bug in the project",
         &["wit.workItems.create"],

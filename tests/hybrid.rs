@@ -90,6 +90,17 @@ fn top(query: &str, mode: SearchMode) -> Vec<String> {
     common::hit_ids(catalog(), query, &opts)
 }
 
+/// A glossary entry whose gain shows with embeddings only: BM25 finds a user's entitlement
+/// by its `accessLevel` field, the dense side needs the API's word for an access level.
+#[test]
+fn an_access_level_is_a_user_entitlement() {
+    let got = top("what access level does a user have", SearchMode::Hybrid);
+    assert_eq!(
+        got[0], "memberEntitlementManagement.userEntitlements.get",
+        "{got:?}"
+    );
+}
+
 #[test]
 fn every_mode_keeps_the_exact_id_guarantee_and_the_weak_flag() {
     for mode in SearchMode::ALL {
