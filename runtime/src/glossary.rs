@@ -80,6 +80,9 @@ pub const TERMS: &[(&str, &str)] = &[
     ("group membership", "graph memberships"),
     ("group memberships", "graph memberships"),
     ("email", "mail"),
+    // A TFVC check-in makes a changeset.
+    ("check in", "changeset"),
+    ("check ins", "changesets"),
     // A user's access level (Stakeholder, Basic) is their license: a user entitlement.
     ("access level", "user entitlement"),
     ("access levels", "user entitlements"),
