@@ -493,6 +493,7 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["wit.workItems.update"],
     ),
     ("epic", "create an epic", &["wit.workItems.create"]),
+    ("test case", "create a test case", &["wit.workItems.create"]),
     (
         "check in",
         "who made the last check-in",
