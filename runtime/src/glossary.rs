@@ -43,10 +43,10 @@ pub const TERMS: &[(&str, &str)] = &[
     ("epic", "work item"),
     // A bug is a work item of type Bug (a test result's linked bugs are their own resource,
     // and keep the word).
-    // A test case is a work item of type Test Case; test plans and suites refer to it.
-    ("test case", "work item"),
     ("bug", "work item"),
     ("bugs", "work items"),
+    // A test case is a work item of type Test Case; test plans and suites refer to it.
+    ("test case", "work item"),
     ("product backlog item", "work item"),
     ("pbi", "work item"),
     ("pbis", "work items"),
