@@ -101,6 +101,25 @@ fn an_access_level_is_a_user_entitlement() {
     );
 }
 
+/// A list filtered by the ids the caller gives (same path as the plain list) yields to the
+/// plain list when the query gives none, and keeps its place when it does.
+#[test]
+fn a_list_by_keys_yields_to_the_plain_list() {
+    for (query, want) in [
+        (
+            "which variable groups exist in the project",
+            "distributedTask.taskAgent.variablegroups.getVariableGroups",
+        ),
+        (
+            "get agent pools by their ids",
+            "distributedTask.taskAgent.pools.getAgentPoolsByIds",
+        ),
+    ] {
+        let got = top(query, SearchMode::Hybrid);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 #[test]
 fn every_mode_keeps_the_exact_id_guarantee_and_the_weak_flag() {
     for mode in SearchMode::ALL {

@@ -26,6 +26,10 @@ const W_OBJECT: f32 = 0.10;
 const W_METHOD: f32 = 0.05;
 const W_METHOD_MISMATCH: f32 = -0.10;
 const W_SHAPE: f32 = 0.10;
+/// A collection read filtered by keys the caller gives (`getSecureFilesByIds`,
+/// `getAgentQueuesByNames`: the same path as the plain list) yields to the plain list when
+/// the query gives no ids or names.
+const W_LOOKUP: f32 = -0.05;
 /// An operation of a version older than the catalog's newest (an area left behind, such
 /// as `processDefinitions` 4.1 beside `processes` 7.2) yields to current ones.
 const W_OLD: f32 = -0.2;
@@ -64,6 +68,8 @@ pub struct QueryShape {
     shape: Option<Shape>,
     /// The object's head noun, singular ("comment threads" -> `thread`).
     head: Option<String>,
+    /// The query gives ids or names ("by id", "by their names", "pullRequestId 22").
+    keyed: bool,
 }
 
 const STOP: &[&str] = &[
@@ -244,7 +250,13 @@ impl QueryShape {
                 _ => None,
             }
         };
+        let keyed = by_id
+            || by_ids
+            || raw
+                .iter()
+                .any(|w| matches!(w.as_str(), "name" | "names" | "named"));
         QueryShape {
+            keyed,
             content: content(query),
             words: raw,
             action,
@@ -331,6 +343,16 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
         score += W_OBJECT;
     }
     let method = op.method();
+    let name = op.id().rsplit('.').next().unwrap_or_default();
+    if method == "GET"
+        && !item
+        && !q.keyed
+        && ["ById", "ByIds", "ByName", "ByNames"]
+            .iter()
+            .any(|k| name.ends_with(k))
+    {
+        score += W_LOOKUP;
+    }
     if let Some(action) = q.action {
         let fits = match action {
             Action::List | Action::Get => method == "GET",
@@ -440,6 +462,14 @@ mod tests {
         );
         // Not a question: no action.
         assert_eq!(QueryShape::of("build status badge").action, None);
+    }
+
+    #[test]
+    fn a_query_gives_keys_by_id_or_name() {
+        assert!(QueryShape::of("get agent pools by their ids").keyed);
+        assert!(QueryShape::of("secure files named deploy.pfx").keyed);
+        assert!(QueryShape::of("build 1234").keyed);
+        assert!(!QueryShape::of("list secure files").keyed);
     }
 
     #[test]
