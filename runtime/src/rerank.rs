@@ -116,12 +116,9 @@ const QUESTION: &[&str] = &[
     "has", "have", "can",
 ];
 
-/// A question's auxiliaries, which are never its object ("what fields does a work item type
-/// have" is about `fields`).
-const AUXILIARY: &[&str] = &[
-    "what", "which", "who", "whose", "how", "many", "much", "when", "where", "is", "are", "was",
-    "were", "does", "do", "did", "has", "have", "can", "there", "exist", "exists",
-];
+/// A question's other auxiliaries. Neither they nor the [`QUESTION`] words are ever its
+/// object ("what fields does a work item type have" is about `fields`).
+const AUXILIARY: &[&str] = &["many", "much", "was", "were", "there", "exist", "exists"];
 
 fn verb(word: &str) -> Option<Action> {
     Some(match word {
@@ -209,7 +206,11 @@ impl QueryShape {
             _ => None,
         });
         let plain = |w: &&String| {
-            !STOP.contains(&w.as_str()) && !AUXILIARY.contains(&w.as_str()) && verb(w).is_none()
+            let w = w.as_str();
+            !STOP.contains(&w)
+                && !QUESTION.contains(&w)
+                && !AUXILIARY.contains(&w)
+                && verb(w).is_none()
         };
         // The object: the first content word after the verb (or from the start).
         let start = raw
