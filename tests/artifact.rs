@@ -817,6 +817,21 @@ fn a_question_finds_the_read() {
     }
 }
 
+/// "runs" and "queues" after a noun name the resource; they do not ask to run or queue one.
+#[test]
+fn a_verb_word_after_a_noun_names_the_resource() {
+    for (query, want) in [
+        ("test runs of a project", "test.runs.list"),
+        (
+            "agent queues in a project",
+            "distributedTask.taskAgent.queues.getAgentQueues",
+        ),
+    ] {
+        let got = top(query, 5);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
 /// search answer shows them: each required input with the read operation whose result
 /// carries it. `UPDATE_EXPECT=1` rewrites the golden file.

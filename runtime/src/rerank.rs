@@ -143,6 +143,32 @@ fn verb(word: &str) -> Option<Action> {
     })
 }
 
+/// Whether the verb word `raw[i]` is a noun of the phrase: after a content word and not
+/// before an article ("test runs", "agent queues of a project", "GitRef list filtered by
+/// prefix"; but "bulk delete several work items"), or first and before "of" ("runs of a
+/// pipeline"). "details" stays a request to read ("package version details").
+fn is_noun_here(raw: &[String], i: usize) -> bool {
+    const DETERMINER: &[&str] = &[
+        "a", "an", "the", "several", "all", "every", "each", "my", "its", "their", "some", "this",
+        "these", "those",
+    ];
+    if raw[i] == "details" {
+        return false;
+    }
+    let Some(before) = i.checked_sub(1).map(|b| raw[b].as_str()) else {
+        // "runs of a pipeline", "updates of a work item".
+        return raw.get(1).is_some_and(|next| next == "of");
+    };
+    !STOP.contains(&before)
+        && !QUESTION.contains(&before)
+        && !AUXILIARY.contains(&before)
+        && !before.ends_with("ly")
+        && verb(before).is_none()
+        && raw
+            .get(i + 1)
+            .is_none_or(|next| !DETERMINER.contains(&next.as_str()))
+}
+
 /// `repositories` -> `repository`, `pullrequests` -> `pullrequest`, `status` stays.
 /// Lower-case words in, as the index and the compiler's data-flow edges compare them.
 pub fn singular(word: &str) -> String {
@@ -195,7 +221,13 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 impl QueryShape {
     pub fn of(query: &str) -> QueryShape {
         let raw: Vec<String> = words(query).collect();
-        let stated = raw.iter().take(4).find_map(|w| verb(w));
+        // The verb: a verb word among the first four that is not a noun of the object.
+        let at = raw
+            .iter()
+            .take(4)
+            .enumerate()
+            .position(|(i, w)| verb(w).is_some() && !is_noun_here(&raw, i));
+        let stated = at.and_then(|i| verb(&raw[i]));
         // A question with no verb of its own: the action is read from the question.
         let question =
             stated.is_none() && raw.first().is_some_and(|w| QUESTION.contains(&w.as_str()));
@@ -205,19 +237,16 @@ impl QueryShape {
             (true, false) => Some(Action::Get),
             _ => None,
         });
-        let plain = |w: &&String| {
-            let w = w.as_str();
+        let plain = |i: usize| {
+            let w = raw[i].as_str();
             !STOP.contains(&w)
                 && !QUESTION.contains(&w)
                 && !AUXILIARY.contains(&w)
-                && verb(w).is_none()
+                && (verb(w).is_none() || is_noun_here(&raw, i))
         };
         // The object: the first content word after the verb (or from the start).
-        let start = raw
-            .iter()
-            .position(|w| verb(w).is_some())
-            .map_or(0, |i| i + 1);
-        let object = raw[start.min(raw.len())..].iter().find(plain);
+        let start = at.map_or(0, |i| i + 1);
+        let object = (start..raw.len()).find(|&i| plain(i));
         // "by id", "pullRequestId 22": one item; "by their ids": several.
         let by_ids = raw.iter().any(|w| w == "ids");
         let by_id = !by_ids
@@ -228,13 +257,11 @@ impl QueryShape {
             });
         // The object's head: the last word of the first run of content words ("pull
         // requests" -> "requests").
-        let head = object.map(|first| {
-            let from = raw.iter().position(|w| w == first).unwrap_or(0);
-            raw[from..]
-                .iter()
-                .take_while(plain)
+        let head = object.map(|from| {
+            (from..raw.len())
+                .take_while(|&i| plain(i))
                 .last()
-                .cloned()
+                .map(|i| raw[i].clone())
                 .unwrap_or_default()
         });
         let shape = if by_id {
@@ -463,6 +490,38 @@ mod tests {
         );
         // Not a question: no action.
         assert_eq!(QueryShape::of("build status badge").action, None);
+    }
+
+    #[test]
+    fn a_verb_word_after_a_noun_is_a_noun() {
+        // "runs", "queues", "list" name things after a noun, or first before "of".
+        for (q, head) in [
+            ("test runs", "run"),
+            ("agent queues of a project", "queue"),
+            ("runs of a pipeline", "run"),
+            ("pipeline runs history", "history"),
+        ] {
+            let shape = QueryShape::of(q);
+            assert_eq!(shape.action, None, "{q}");
+            assert_eq!(shape.head.as_deref(), Some(head), "{q}");
+        }
+        assert_eq!(
+            QueryShape::of("GitRef list filtered by prefix").action,
+            None
+        );
+        // Before an article, after an adverb or a question's words, first: a verb.
+        for (q, action) in [
+            ("bulk delete several work items", Action::Delete),
+            ("permanently destroy a work item", Action::Delete),
+            ("how do I run a pipeline", Action::Run),
+            ("run a pipeline", Action::Run),
+            ("package version details", Action::Get),
+        ] {
+            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
+        }
+        // A verb past the fourth word neither acts nor ends the object.
+        let q = QueryShape::of("failed test results of a run");
+        assert_eq!((q.action, q.head.as_deref()), (None, Some("result")));
     }
 
     #[test]
