@@ -832,6 +832,18 @@ fn a_verb_word_after_a_noun_names_the_resource() {
     }
 }
 
+/// A bare noun phrase naming several things asks for their list.
+#[test]
+fn a_bare_plural_finds_the_list() {
+    for (query, want) in [
+        ("tags on a build", "build.tags.getBuildTags"),
+        ("builds across all projects", "build.builds.list"),
+    ] {
+        let got = top(query, 5);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
 /// search answer shows them: each required input with the read operation whose result
 /// carries it. `UPDATE_EXPECT=1` rewrites the golden file.

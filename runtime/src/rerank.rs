@@ -107,6 +107,14 @@ const STOP: &[&str] = &[
     "be",
     "into",
     "under",
+    "across",
+    "over",
+    "between",
+    "within",
+    "per",
+    "via",
+    "since",
+    "through",
 ];
 
 /// Words that open a question. A question with no verb of its own asks to read: "what
@@ -126,9 +134,9 @@ fn verb(word: &str) -> Option<Action> {
         "get" | "gets" | "show" | "shows" | "retrieve" | "retrieves" | "fetch" | "read"
         | "view" | "display" | "describe" | "details" | "inspect" => Action::Get,
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
-        | "submit" | "post" => Action::Create,
+        | "submit" | "post" | "publish" | "publishes" => Action::Create,
         "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
-        | "patch" | "replace" | "move" | "assign"
+        | "patch" | "replace" | "move" | "assign" | "reorder"
         // A change of state is an update of the resource in this API (a pull request is
         // abandoned or completed by a PATCH of its status, a build cancelled likewise, a
         // reviewer's approval is a PUT of the vote).
@@ -222,11 +230,16 @@ impl QueryShape {
     pub fn of(query: &str) -> QueryShape {
         let raw: Vec<String> = words(query).collect();
         // The verb: a verb word among the first four that is not a noun of the object.
+        // A question for a person or a thing reads whatever its verb: "who can publish to a
+        // feed", "which builds failed".
+        let wh = raw
+            .first()
+            .is_some_and(|w| matches!(w.as_str(), "who" | "whose" | "which" | "what"));
         let at = raw
             .iter()
             .take(4)
             .enumerate()
-            .position(|(i, w)| verb(w).is_some() && !is_noun_here(&raw, i));
+            .position(|(i, w)| !wh && verb(w).is_some() && !is_noun_here(&raw, i));
         let stated = at.and_then(|i| verb(&raw[i]));
         // A question with no verb of its own: the action is read from the question.
         let question =
@@ -263,6 +276,12 @@ impl QueryShape {
                 .last()
                 .map(|i| raw[i].clone())
                 .unwrap_or_default()
+        });
+        // A bare noun phrase naming several things lists them ("agents in a pool", "PR
+        // comment threads").
+        let action = action.or(match head.as_deref() {
+            Some(h) if at.is_none() && !question && is_plural(h) => Some(Action::List),
+            _ => None,
         });
         let shape = if by_id {
             Some(Shape::Item)
@@ -495,14 +514,15 @@ mod tests {
     #[test]
     fn a_verb_word_after_a_noun_is_a_noun() {
         // "runs", "queues", "list" name things after a noun, or first before "of".
-        for (q, head) in [
-            ("test runs", "run"),
-            ("agent queues of a project", "queue"),
-            ("runs of a pipeline", "run"),
-            ("pipeline runs history", "history"),
+        // (A bare plural lists.)
+        for (q, action, head) in [
+            ("test runs", Some(Action::List), "run"),
+            ("agent queues of a project", Some(Action::List), "queue"),
+            ("runs of a pipeline", Some(Action::List), "run"),
+            ("pipeline runs history", None, "history"),
         ] {
             let shape = QueryShape::of(q);
-            assert_eq!(shape.action, None, "{q}");
+            assert_eq!(shape.action, action, "{q}");
             assert_eq!(shape.head.as_deref(), Some(head), "{q}");
         }
         assert_eq!(
@@ -521,7 +541,41 @@ mod tests {
         }
         // A verb past the fourth word neither acts nor ends the object.
         let q = QueryShape::of("failed test results of a run");
-        assert_eq!((q.action, q.head.as_deref()), (None, Some("result")));
+        assert_eq!(
+            (q.action, q.head.as_deref()),
+            (Some(Action::List), Some("result"))
+        );
+    }
+
+    #[test]
+    fn a_bare_plural_lists() {
+        let q = QueryShape::of("tags on a build");
+        assert_eq!(
+            (q.action, q.shape),
+            (Some(Action::List), Some(Shape::Collection))
+        );
+        // A singular asks for no action; a verb decides.
+        assert_eq!(QueryShape::of("build status badge").action, None);
+        assert_eq!(
+            QueryShape::of("publish test results to a run").action,
+            Some(Action::Create)
+        );
+        // A preposition ends the object: "full text search across work items" is a search.
+        assert_eq!(
+            QueryShape::of("full text search across work items")
+                .head
+                .as_deref(),
+            Some("search")
+        );
+        // A question for a person or a thing reads, whatever its verb.
+        assert_eq!(
+            QueryShape::of("who can publish to a feed").action,
+            Some(Action::Get)
+        );
+        assert_eq!(
+            QueryShape::of("how do I publish a package").action,
+            Some(Action::Create)
+        );
     }
 
     #[test]
