@@ -838,6 +838,8 @@ fn a_bare_plural_finds_the_list() {
     for (query, want) in [
         ("tags on a build", "build.tags.getBuildTags"),
         ("builds across all projects", "build.builds.list"),
+        // The item read (`subscriptions/{subscriptionId}`) yields to the list.
+        ("service hook subscriptions", "hooks.subscriptions.list"),
     ] {
         let got = top(query, 5);
         assert_eq!(got[0], want, "{query:?} -> {got:?}");

@@ -15,9 +15,8 @@ pub const DEPTH: usize = 30;
 /// Weights, tuned by a grid search on `benches/queries.jsonl` only (never on the held-out
 /// file), in every mode. A candidate's base score falls by 1/[`DEPTH`] per rank, so 0.1 is
 /// worth three ranks. (A penalty for sub-resources whose parent the query names, a bonus for
-/// a summary equal to the query, a bonus for the share of query words in the summary and
-/// a penalty for the wrong item/collection shape were tried and left out: each lost more
-/// queries than it won.)
+/// a summary equal to the query and a bonus for the share of query words in the summary
+/// were tried and left out: each lost more queries than it won.)
 const W_HEAD: f32 = 0.10;
 /// The operation's resource is the query's object head itself, not only a word of the query
 /// ("PR comment threads": `threads`, not their `comments`). Chosen from 0, 0.05, 0.1 and 0.2
@@ -26,6 +25,10 @@ const W_OBJECT: f32 = 0.10;
 const W_METHOD: f32 = 0.05;
 const W_METHOD_MISMATCH: f32 = -0.10;
 const W_SHAPE: f32 = 0.10;
+/// A query for several things, no key given: the read of one item yields ("service hook
+/// subscriptions": the list, not `subscriptions/{subscriptionId}`). A penalty for every
+/// wrong shape lost more queries than it won (before the bare plural read as a list).
+const W_SHAPE_MISMATCH: f32 = -0.05;
 /// A collection read filtered by keys the caller gives (`getSecureFilesByIds`,
 /// `getAgentQueuesByNames`: the same path as the plain list) yields to the plain list when
 /// the query gives no ids or names.
@@ -422,9 +425,12 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     }
     if method == "GET"
         && let Some(shape) = q.shape
-        && shape == if item { Shape::Item } else { Shape::Collection }
     {
-        score += W_SHAPE;
+        if shape == if item { Shape::Item } else { Shape::Collection } {
+            score += W_SHAPE;
+        } else if shape == Shape::Collection && !q.keyed {
+            score += W_SHAPE_MISMATCH;
+        }
     }
     score
 }
