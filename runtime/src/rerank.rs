@@ -9,6 +9,9 @@
 
 use crate::Operation;
 
+/// Longest glossary phrase looked for at the end of the object, in words.
+const MAX_PHRASE: usize = 3;
+
 /// How many of the best candidates are re-ranked.
 pub const DEPTH: usize = 30;
 
@@ -71,6 +74,9 @@ pub struct QueryShape {
     shape: Option<Shape>,
     /// The object's head noun, singular ("comment threads" -> `thread`).
     head: Option<String>,
+    /// The glossary's API words for the phrase ending the object, run together and
+    /// singular ("user stories" -> `workitem`), another name of the object's segment.
+    compound: Option<String>,
     /// The query gives ids or names ("by id", "by their names", "pullRequestId 22").
     keyed: bool,
 }
@@ -273,12 +279,22 @@ impl QueryShape {
             });
         // The object's head: the last word of the first run of content words ("pull
         // requests" -> "requests").
-        let head = object.map(|from| {
+        let head_at = object.map(|from| {
             (from..raw.len())
                 .take_while(|&i| plain(i))
                 .last()
-                .map(|i| raw[i].clone())
-                .unwrap_or_default()
+                .unwrap_or(from)
+        });
+        let head = head_at.map(|i| raw[i].clone());
+        // The API's words for a glossary phrase ending the object ("user story" -> "work
+        // item"), run together: `workitems` is the object's segment.
+        let compound = head_at.and_then(|end| {
+            (0..MAX_PHRASE.min(end + 1)).rev().find_map(|back| {
+                let phrase = raw[end - back..=end].join(" ");
+                let (_, api) = crate::glossary::TERMS.iter().find(|(p, _)| *p == phrase)?;
+                let api: Vec<&str> = api.split(' ').collect();
+                (api.len() >= 2).then(|| singular(&api[api.len() - 2..].concat()))
+            })
         });
         // A bare noun phrase naming several things lists them ("agents in a pool", "PR
         // comment threads").
@@ -314,15 +330,16 @@ impl QueryShape {
             head: head
                 .filter(|h| h.len() > 2)
                 .map(|h| singular(&api_word(&h))),
+            compound,
         }
     }
 
     /// Whether a path segment is the query's object itself, its head noun ("PR comment
     /// threads" is about `threads`, not the threads' `comments`, though it names both).
     fn is_object(&self, segment: &str) -> bool {
-        self.head
-            .as_ref()
-            .is_some_and(|h| singular(&segment.to_lowercase()) == *h)
+        let segment = singular(&segment.to_lowercase());
+        self.head.as_ref().is_some_and(|h| segment == *h)
+            || self.compound.as_ref().is_some_and(|c| segment == *c)
     }
 
     /// A path segment (`pullrequests`, `workitems`, `refs`) named by the query: as a word,
@@ -607,6 +624,12 @@ mod tests {
         let q = QueryShape::of("list the active pull requests of a repository");
         assert!(!q.is_object("pullRequests") && !q.is_object("statuses"));
         assert!(!QueryShape::of("list").is_object("list"));
+        // A glossary phrase's API words run together name the segment: a user story is a
+        // work item, a PR a pull request.
+        assert!(QueryShape::of("create a user story").is_object("workItems"));
+        assert!(QueryShape::of("list user stories in a project").is_object("workitems"));
+        assert!(QueryShape::of("list open PRs").is_object("pullrequests"));
+        assert!(!QueryShape::of("create a user story").is_object("items"));
     }
 
     #[test]
