@@ -832,6 +832,24 @@ fn a_verb_word_after_a_noun_names_the_resource() {
     }
 }
 
+/// Linking is an update of a work item's relations; importing creates an import request.
+#[test]
+fn linking_and_importing_are_actions() {
+    for (query, want) in [
+        (
+            "link a work item to another work item",
+            "wit.workItems.update",
+        ),
+        (
+            "import a git repository from another server",
+            "git.importRequests.create",
+        ),
+    ] {
+        let got = top(query, 3);
+        assert!(got.iter().any(|id| id == want), "{query:?} -> {got:?}");
+    }
+}
+
 /// A bare noun phrase naming several things asks for their list.
 #[test]
 fn a_bare_plural_finds_the_list() {

@@ -143,7 +143,8 @@ fn verb(word: &str) -> Option<Action> {
         "get" | "gets" | "show" | "shows" | "retrieve" | "retrieves" | "fetch" | "read"
         | "view" | "display" | "describe" | "details" | "inspect" => Action::Get,
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
-        | "submit" | "post" | "publish" | "publishes" => Action::Create,
+        | "submit" | "post" | "publish" | "publishes" | "import" | "install" | "attach"
+        | "invite" => Action::Create,
         "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
         | "patch" | "replace" | "move" | "assign" | "reorder"
         // A change of state is an update of the resource in this API (a pull request is
@@ -151,9 +152,11 @@ fn verb(word: &str) -> Option<Action> {
         // reviewer's approval is a PUT of the vote).
         | "cancel" | "abandon" | "complete" | "approve" | "reject" | "lock" | "unlock"
         | "mark" | "close" | "reopen" | "pause" | "resume" | "enable" | "disable" | "stop"
-        | "vote" | "restore" => Action::Update,
+        | "vote" | "restore"
+        // Relating two work items is an update of one's relations.
+        | "link" | "unlink" | "relate" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
-        | "purge" | "revoke" => Action::Delete,
+        | "purge" | "revoke" | "uninstall" => Action::Delete,
         "run" | "runs" | "queue" | "queues" | "trigger" | "execute" | "start" | "launch"
         | "rerun" | "retry" => Action::Run,
         _ => return None,
@@ -568,6 +571,22 @@ mod tests {
             (q.action, q.head.as_deref()),
             (Some(Action::List), Some("result"))
         );
+    }
+
+    #[test]
+    fn the_verbs_of_the_product_act() {
+        for (q, action) in [
+            ("link a bug to a user story", Action::Update),
+            ("unlink a work item from its parent", Action::Update),
+            ("import a repository from GitHub", Action::Create),
+            ("install an extension", Action::Create),
+            ("attach a file to a test run", Action::Create),
+            ("uninstall an extension", Action::Delete),
+        ] {
+            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
+        }
+        // A download is read from whatever shape the API gives it: no action.
+        assert_eq!(QueryShape::of("download a secure file").action, None);
     }
 
     #[test]
