@@ -850,6 +850,27 @@ fn linking_and_importing_are_actions() {
     }
 }
 
+/// In a long description, a resource named late ("...with the files added, edited and
+/// deleted") does not take the place of the one its first words name.
+#[test]
+fn a_long_description_is_about_its_first_words() {
+    for (query, want) in [
+        (
+            "Get the differences between two commits or branches of a repository: the files \
+             added, edited and deleted.",
+            "git.diffs.get",
+        ),
+        (
+            "Get the test results of a test run, with outcome and error message per test. \
+             Paged by skip and top.",
+            "test.results.list",
+        ),
+    ] {
+        let got = top(query, 5);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// A bare noun phrase naming several things asks for their list.
 #[test]
 fn a_bare_plural_finds_the_list() {
