@@ -66,6 +66,14 @@ fn top(query: &str, n: usize) -> Vec<String> {
     common::hit_ids(catalog(), query, &opts)
 }
 
+/// Each query's first hit is its operation.
+fn assert_first(cases: &[(&str, &str)]) {
+    for (query, want) in cases {
+        let got = top(query, 5);
+        assert_eq!(got[0], *want, "{query:?} -> {got:?}");
+    }
+}
+
 #[test]
 fn search_basics() {
     // An exact id, alias or operationId ranks first.
@@ -791,45 +799,36 @@ fn every_vocabulary_entry_finds_its_operation() {
 /// nowhere in its text; hybrid finds it first.)
 #[test]
 fn a_change_of_state_finds_the_update() {
-    for (query, want) in [
+    assert_first(&[
         ("complete a pull request", "git.pullRequests.update"),
         ("lock a branch", "git.refs.updateRef"),
         ("unlock a branch", "git.refs.updateRef"),
-    ] {
-        let got = top(query, 5);
-        assert_eq!(got[0], want, "{query:?} -> {got:?}");
-    }
+    ]);
 }
 
 /// A question with no verb of its own asks to read: the list comes before the updates and
 /// the state changes that share its words.
 #[test]
 fn a_question_finds_the_read() {
-    for (query, want) in [
+    assert_first(&[
         ("how many builds failed this week", "build.builds.list"),
         (
             "what states can a User Story be in",
             "wit.workItemTypeStates.list",
         ),
-    ] {
-        let got = top(query, 5);
-        assert_eq!(got[0], want, "{query:?} -> {got:?}");
-    }
+    ]);
 }
 
 /// "runs" and "queues" after a noun name the resource; they do not ask to run or queue one.
 #[test]
 fn a_verb_word_after_a_noun_names_the_resource() {
-    for (query, want) in [
+    assert_first(&[
         ("test runs of a project", "test.runs.list"),
         (
             "agent queues in a project",
             "distributedTask.taskAgent.queues.getAgentQueues",
         ),
-    ] {
-        let got = top(query, 5);
-        assert_eq!(got[0], want, "{query:?} -> {got:?}");
-    }
+    ]);
 }
 
 /// Linking is an update of a work item's relations; importing creates an import request.
@@ -854,7 +853,7 @@ fn linking_and_importing_are_actions() {
 /// deleted") does not take the place of the one its first words name.
 #[test]
 fn a_long_description_is_about_its_first_words() {
-    for (query, want) in [
+    assert_first(&[
         (
             "Get the differences between two commits or branches of a repository: the files \
              added, edited and deleted.",
@@ -865,24 +864,18 @@ fn a_long_description_is_about_its_first_words() {
              Paged by skip and top.",
             "test.results.list",
         ),
-    ] {
-        let got = top(query, 5);
-        assert_eq!(got[0], want, "{query:?} -> {got:?}");
-    }
+    ]);
 }
 
 /// A bare noun phrase naming several things asks for their list.
 #[test]
 fn a_bare_plural_finds_the_list() {
-    for (query, want) in [
+    assert_first(&[
         ("tags on a build", "build.tags.getBuildTags"),
         ("builds across all projects", "build.builds.list"),
         // The item read (`subscriptions/{subscriptionId}`) yields to the list.
         ("service hook subscriptions", "hooks.subscriptions.list"),
-    ] {
-        let got = top(query, 5);
-        assert_eq!(got[0], want, "{query:?} -> {got:?}");
-    }
+    ]);
 }
 
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the

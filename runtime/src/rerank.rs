@@ -488,6 +488,12 @@ pub fn rerank(ranked: &mut [(usize, f32)], fit: impl Fn(usize) -> Option<f32>) {
 mod tests {
     use super::*;
 
+    fn assert_actions(cases: &[(&str, Action)]) {
+        for (q, action) in cases {
+            assert_eq!(QueryShape::of(q).action, Some(*action), "{q}");
+        }
+    }
+
     #[test]
     fn a_query_names_run_together_segments() {
         let q = QueryShape::of("list the active pull requests of a repository");
@@ -574,15 +580,13 @@ mod tests {
             None
         );
         // Before an article, after an adverb or a question's words, first: a verb.
-        for (q, action) in [
+        assert_actions(&[
             ("bulk delete several work items", Action::Delete),
             ("permanently destroy a work item", Action::Delete),
             ("how do I run a pipeline", Action::Run),
             ("run a pipeline", Action::Run),
             ("package version details", Action::Get),
-        ] {
-            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
-        }
+        ]);
         // A verb past the fourth word neither acts nor ends the object.
         let q = QueryShape::of("failed test results of a run");
         assert_eq!(
@@ -593,16 +597,14 @@ mod tests {
 
     #[test]
     fn the_verbs_of_the_product_act() {
-        for (q, action) in [
+        assert_actions(&[
             ("link a bug to a user story", Action::Update),
             ("unlink a work item from its parent", Action::Update),
             ("import a repository from GitHub", Action::Create),
             ("install an extension", Action::Create),
             ("attach a file to a test run", Action::Create),
             ("uninstall an extension", Action::Delete),
-        ] {
-            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
-        }
+        ]);
         // A download is read from whatever shape the API gives it: no action.
         assert_eq!(QueryShape::of("download a secure file").action, None);
     }
