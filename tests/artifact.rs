@@ -867,6 +867,13 @@ fn a_long_description_is_about_its_first_words() {
     ]);
 }
 
+/// `workitems/${type}` is the work items' path (the parameter inside the segment is no
+/// resource of its own), and a product backlog item is a work item.
+#[test]
+fn a_work_item_of_a_type_is_created_on_its_path() {
+    assert_first(&[("create a product backlog item", "wit.workItems.create")]);
+}
+
 /// A bare noun phrase naming several things asks for their list.
 #[test]
 fn a_bare_plural_finds_the_list() {

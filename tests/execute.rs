@@ -578,12 +578,6 @@ fn on_premises_operations_go_to_the_configured_collection_only() {
 /// query (sibling and vocabulary misses: issue 13). The test fails when one is found, so
 /// the list only shrinks.
 const KNOWN_MISSES: &[(&str, &str)] = &[
-    // "list the active pull requests of a repository": the pull request's own
-    // sub-resources (iterations, statuses, threads) outrank the repository's list.
-    (
-        "repositories-then-active-pull-requests",
-        "git.pullRequests.getPullRequests",
-    ),
     // "get several work items by their ids": `workItems.list` is summarised "Returns a
     // list of work items", which shares few words with the query.
     ("wiql-then-work-items", "wit.workItems.list"),

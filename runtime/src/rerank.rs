@@ -87,8 +87,9 @@ pub struct QueryShape {
     shape: Option<Shape>,
     /// The object's head noun, singular ("comment threads" -> `thread`).
     head: Option<String>,
-    /// The glossary's API words for the phrase ending the object, run together and
-    /// singular ("user stories" -> `workitem`), another name of the object's segment.
+    /// Another name of the object's segment: the glossary's API words for the phrase ending
+    /// the object ("user stories" -> `workitem`), or else the object's last two words, run
+    /// together and singular ("pull requests" -> `pullrequest`).
     compound: Option<String>,
     /// The query gives ids or names ("by id", "by their names", "pullRequestId 22").
     keyed: bool,
@@ -312,6 +313,12 @@ impl QueryShape {
                 (api.len() >= 2).then(|| singular(&api[api.len() - 2..].concat()))
             })
         });
+        // Or the object's own last two words run together ("pull request" -> `pullrequest`).
+        let compound = compound.or_else(|| {
+            let (from, end) = (object?, head_at?);
+            (end > from && plain(end - 1))
+                .then(|| singular(&format!("{}{}", raw[end - 1], raw[end])))
+        });
         // A bare noun phrase naming several things lists them ("agents in a pool", "PR
         // comment threads").
         let action = action.or(match head.as_deref() {
@@ -387,7 +394,8 @@ impl QueryShape {
 }
 
 /// The literal segments of a path after `_apis` (or all of them), lower-case; and whether
-/// the path ends with a parameter (an item) rather than a literal (a collection).
+/// the path ends with a parameter (an item) rather than a literal (a collection). A segment
+/// holding a parameter (`${type}`) is a parameter.
 fn segments(path: &str) -> (Vec<String>, bool) {
     let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let from = parts
@@ -396,10 +404,10 @@ fn segments(path: &str) -> (Vec<String>, bool) {
         .map_or(0, |i| i + 1);
     let literal: Vec<String> = parts[from.min(parts.len())..]
         .iter()
-        .filter(|s| !s.starts_with('{'))
+        .filter(|s| !s.contains('{'))
         .map(|s| s.to_lowercase())
         .collect();
-    let item = parts.last().is_some_and(|s| s.starts_with('{'));
+    let item = parts.last().is_some_and(|s| s.contains('{'));
     (literal, item)
 }
 
@@ -667,12 +675,10 @@ mod tests {
         assert!(q.names("threads") && q.names("comments"));
         assert!(q.is_object("threads"));
         assert!(!q.is_object("comments"));
-        // A compound's head alone: `pullRequests` is not `requests` (a segment ending with the
-        // head was tried too: it lost on `benches/queries.jsonl`; so did a segment equal to
-        // the head run together with the one or two words before it, `pullrequest`: it
-        // gained on tuning-long and lost on queries, `docs/figures.md`).
+        // A compound's last two words run together name it: `pullRequests` (a segment ending
+        // with the head alone, `requests`, was tried: it lost on `benches/queries.jsonl`).
         let q = QueryShape::of("list the active pull requests of a repository");
-        assert!(!q.is_object("pullRequests") && !q.is_object("statuses"));
+        assert!(q.is_object("pullRequests") && !q.is_object("statuses"));
         assert!(!QueryShape::of("list").is_object("list"));
         // A glossary phrase's API words run together name the segment: a user story is a
         // work item, a PR a pull request.
@@ -690,6 +696,11 @@ mod tests {
         assert_eq!(lit, ["git", "repositories", "pullrequests", "iterations"]);
         assert!(!item);
         let (_, item) = segments("/{organization}/_apis/projects/{projectId}");
+        assert!(item);
+        // A parameter inside a segment is a parameter: `workitems/${type}` creates a work
+        // item, it is not a resource named `${type}`.
+        let (lit, item) = segments("/{organization}/{project}/_apis/wit/workitems/${type}");
+        assert_eq!(lit, ["wit", "workitems"]);
         assert!(item);
     }
 
