@@ -108,7 +108,15 @@ pub const TERMS: &[(&str, &str)] = &[
 ];
 
 /// Longest phrase in [`TERMS`], in words.
-const MAX_WORDS: usize = 3;
+pub const MAX_WORDS: usize = 3;
+
+/// The API's words for a phrase of the table (lower-case, words separated by one space).
+pub fn api(phrase: &str) -> Option<&'static str> {
+    TERMS
+        .iter()
+        .find(|(p, _)| *p == phrase)
+        .map(|(_, api)| *api)
+}
 
 /// The query's words followed by the API words its known phrases stand for. Words are
 /// lower-cased; punctuation separates words.
@@ -124,7 +132,7 @@ pub fn expand(query: &str) -> String {
         let mut matched = 0;
         for n in (1..=MAX_WORDS.min(words.len() - i)).rev() {
             let phrase = words[i..i + n].join(" ");
-            if let Some((_, api)) = TERMS.iter().find(|(p, _)| *p == phrase) {
+            if let Some(api) = api(&phrase) {
                 out.push(' ');
                 out.push_str(api);
                 matched = n;

@@ -21,9 +21,6 @@ const NAMING: usize = 6;
 /// a query of each other.
 const LONG: usize = 10;
 
-/// Longest glossary phrase looked for at the end of the object, in words.
-const MAX_PHRASE: usize = 3;
-
 /// How many of the best candidates are re-ranked.
 pub const DEPTH: usize = 30;
 
@@ -227,10 +224,8 @@ pub fn singular(word: &str) -> String {
 /// The API's word for a product word of the glossary ("branch" -> "ref", "pr" ->
 /// "request"): the last word of its expansion.
 fn api_word(word: &str) -> String {
-    crate::glossary::TERMS
-        .iter()
-        .find(|(phrase, _)| *phrase == word)
-        .and_then(|(_, api)| api.split(' ').next_back())
+    crate::glossary::api(word)
+        .and_then(|api| api.split(' ').next_back())
         .unwrap_or(word)
         .to_string()
 }
@@ -308,12 +303,13 @@ impl QueryShape {
         // The API's words for a glossary phrase ending the object ("user story" -> "work
         // item"), run together: `workitems` is the object's segment.
         let compound = head_at.and_then(|end| {
-            (0..MAX_PHRASE.min(end + 1)).rev().find_map(|back| {
-                let phrase = raw[end - back..=end].join(" ");
-                let (_, api) = crate::glossary::TERMS.iter().find(|(p, _)| *p == phrase)?;
-                let api: Vec<&str> = api.split(' ').collect();
-                (api.len() >= 2).then(|| singular(&api[api.len() - 2..].concat()))
-            })
+            (0..crate::glossary::MAX_WORDS.min(end + 1))
+                .rev()
+                .find_map(|back| {
+                    let api = crate::glossary::api(&raw[end - back..=end].join(" "))?;
+                    let api: Vec<&str> = api.split(' ').collect();
+                    (api.len() >= 2).then(|| singular(&api[api.len() - 2..].concat()))
+                })
         });
         // Or the object's own last two words run together ("pull request" -> `pullrequest`).
         let compound = compound.or_else(|| {
@@ -349,10 +345,12 @@ impl QueryShape {
         QueryShape {
             keyed,
             content: content(query),
-            words: if raw.len() > LONG {
-                raw[..NAMING].to_vec()
-            } else {
-                raw.clone()
+            words: {
+                let mut words = raw;
+                if words.len() > LONG {
+                    words.truncate(NAMING);
+                }
+                words
             },
             action,
             shape,
@@ -384,14 +382,13 @@ impl QueryShape {
                 && seg.len() >= PREFIX
                 && w.as_bytes()[..PREFIX] == seg.as_bytes()[..PREFIX]
         };
-        let words = &self.words;
-        (0..words.len()).any(|i| {
+        (0..self.words.len()).any(|i| {
             let mut joined = String::new();
-            words[i..].iter().take(3).any(|w| {
+            self.words[i..].iter().take(3).any(|w| {
                 joined.push_str(w);
                 joined == seg || singular(&joined) == seg
             })
-        }) || words.iter().any(|w| prefix(w))
+        }) || self.words.iter().any(|w| prefix(w))
     }
 }
 
