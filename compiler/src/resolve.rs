@@ -117,6 +117,11 @@ fn piece<T: DeserializeOwned>(
     ptr: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<T> {
+    // Almost every piece is well formed: type it without tracking the path, and pay for
+    // the path (one `String` per key on the way) only to report a failure.
+    if let Ok(t) = T::deserialize(&v) {
+        return Some(t);
+    }
     match serde_path_to_error::deserialize::<_, T>(v) {
         Ok(t) => Some(t),
         Err(e) => {
