@@ -6,7 +6,9 @@
 //! body is compared with the result, and an example that disagrees keeps the declared shape
 //! and is reported as [`DiagKind::ExampleMismatch`].
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
@@ -24,7 +26,36 @@ pub struct Loaded {
     pub bodies: Vec<(String, Value)>,
 }
 
+/// Recorded example files parsed once per distinct content. The versions of an area
+/// record the same exchanges in files of their own: the Azure DevOps specs hold 10,661
+/// example files with 4,082 distinct contents. Shared by the threads of one build; keyed
+/// by the content's 128-bit xxh3 hash, so no file's bytes are kept.
+#[derive(Debug, Default)]
+pub struct Memo {
+    parsed: Mutex<HashMap<u128, Arc<Parsed>>>,
+}
+
+type Parsed = Result<Value, String>;
+
+impl Memo {
+    /// The trimmed tree of `bytes` ([`parse_trimmed`]), parsed only if no file of the same
+    /// content was.
+    fn parse(&self, bytes: &[u8]) -> Arc<Parsed> {
+        let key = xxhash_rust::xxh3::xxh3_128(bytes);
+        if let Some(p) = self.parsed.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return p;
+        }
+        // Two threads may parse the same content at once; both get the same tree.
+        let p = Arc::new(parse_trimmed(bytes));
+        if let Ok(mut m) = self.parsed.lock() {
+            m.entry(key).or_insert_with(|| p.clone());
+        }
+        p
+    }
+}
+
 /// Loads the `x-ms-examples` of one operation (`{title: {$ref: file}}`).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     refs: Option<&Value>,
     spec: &Path,
@@ -32,6 +63,7 @@ pub fn load(
     spec_rel: &str,
     pointer: &str,
     loader: &dyn Loader,
+    memo: &Memo,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Loaded> {
     let Some(Value::Object(refs)) = refs else {
@@ -62,9 +94,9 @@ pub fn load(
                     ));
                     file = real;
                 }
-                parse_trimmed(&bytes)
+                memo.parse(&bytes)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Arc::new(Err(e.to_string())),
         };
         let mut example = Example {
             title: title.clone(),
@@ -75,22 +107,19 @@ pub fn load(
             response: None,
         };
         let mut bodies = Vec::new();
-        match parsed {
-            Ok(mut v) => {
+        match parsed.as_ref() {
+            Ok(v) => {
                 example.found = true;
-                example.parameters = v.get_mut("parameters").map(Value::take);
-                if let Some(Value::Object(resps)) = v.get_mut("responses") {
-                    for (i, (status, resp)) in std::mem::take(resps).into_iter().enumerate() {
-                        let body = match resp {
-                            Value::Object(mut r) => r.remove("body"),
-                            _ => None,
-                        };
+                example.parameters = v.get("parameters").cloned();
+                if let Some(Value::Object(resps)) = v.get("responses") {
+                    for (i, (status, resp)) in resps.iter().enumerate() {
+                        let body = resp.get("body");
                         if i == 0 {
                             example.status = Some(status.clone());
-                            example.response = body.clone();
+                            example.response = body.cloned();
                         }
                         if let Some(body) = body {
-                            bodies.push((status, body));
+                            bodies.push((status.clone(), body.clone()));
                         }
                     }
                 }
@@ -339,6 +368,21 @@ mod tests {
             },
             bodies: vec![("200".into(), body)],
         }
+    }
+
+    #[test]
+    fn equal_contents_are_parsed_once() {
+        let memo = Memo::default();
+        let a = memo.parse(br#"{"responses": {"200": {"body": [1]}}}"#);
+        let b = memo.parse(br#"{"responses": {"200": {"body": [1]}}}"#);
+        let c = memo.parse(br#"{"responses": {"200": {"body": [2]}}}"#);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert_eq!(
+            c.as_ref().as_ref().ok(),
+            Some(&json!({"responses": {"200": {"body": [2]}}}))
+        );
+        assert!(memo.parse(b"{").is_err());
     }
 
     #[test]

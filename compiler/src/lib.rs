@@ -140,11 +140,12 @@ pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + S
     } else {
         specs
     };
+    let examples = examples::Memo::default();
     let outs: Vec<FileOut> = discovery
         .files
         .par_iter()
         .map(|spec| {
-            let out = compile_file(spec, &specs_root, loader);
+            let out = compile_one(spec, &specs_root, loader, &examples);
             progress(&spec.rel);
             out
         })
@@ -214,6 +215,16 @@ pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + S
 /// Stages 1-5 for one file, loaded (with what it references) through `loader`. Public for
 /// hosts that compile bytes from elsewhere, and for the fuzzer (`fuzz/`).
 pub fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn Loader) -> FileOut {
+    compile_one(spec, specs_root, loader, &examples::Memo::default())
+}
+
+/// [`compile_file`] with the recorded examples' memo of a whole build.
+fn compile_one(
+    spec: &SpecFile,
+    specs_root: &std::path::Path,
+    loader: &dyn Loader,
+    examples: &examples::Memo,
+) -> FileOut {
     let mut out = FileOut {
         document: None,
         operations: Vec::new(),
@@ -279,6 +290,7 @@ pub fn compile_file(spec: &SpecFile, specs_root: &std::path::Path, loader: &dyn 
             api: &api,
             dialect,
             specs_root,
+            examples,
         },
         loader,
     );

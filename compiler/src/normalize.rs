@@ -33,6 +33,8 @@ pub struct Input<'a> {
     pub api: &'a Api,
     pub dialect: Dialect,
     pub specs_root: &'a Path,
+    /// Recorded examples parsed once per distinct content, across the files of a build.
+    pub examples: &'a examples::Memo,
 }
 
 /// One normalized document.
@@ -344,6 +346,7 @@ fn operation(
         file,
         &pointer,
         loader,
+        input.examples,
         diags,
     );
     let operation = Operation {
