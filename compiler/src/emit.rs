@@ -84,6 +84,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         let docs: Vec<IndexDoc> = catalog
             .operations
             .par_iter()
+            .with_max_len(crate::PAR_LEN)
             .map(|op| index_doc(op, types_of(op)))
             .collect();
         let (docs, index_ops) = shared_docs(docs);
@@ -93,11 +94,12 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         let mut types: Vec<TypeRecord> = catalog
             .documents
             .par_iter()
+            .with_max_len(1)
             .enumerate()
             .flat_map_iter(|(i, d)| type_records(i as u32, d))
             .collect();
         types.par_sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
-        types
+        (types, name_table(&catalog.operations))
     };
     let beside = || {
         let (index, (links, types)) = rayon::join(index_files, || {
@@ -105,12 +107,13 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         });
         (index, links, types)
     };
-    let ((index, links, mut types), (contracts, dense)) =
+    let ((index, links, (mut types, names)), (contracts, dense)) =
         rayon::join(beside, || rayon::join(render, dense));
     let contracts = contracts.borrow();
     let mut operations: Vec<OpRecord> = catalog
         .operations
         .par_iter()
+        .with_max_len(crate::PAR_LEN)
         .zip(contracts)
         .zip(links)
         .map(|((op, c), links)| {
@@ -139,7 +142,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         name: name.to_string(),
         source: source.to_string(),
         documents: catalog.documents.iter().map(|d| d.file.clone()).collect(),
-        names: name_table(&catalog.operations),
+        names,
         operations,
         types,
         hosts: hosts.into_iter().collect(),

@@ -115,6 +115,12 @@ pub struct Summary {
 }
 
 /// Stage names, in pipeline order.
+/// The most operations one parallel task takes. rayon splits a range into a few pieces and
+/// splits further only when a thread steals; a thread that was busy elsewhere (the index
+/// beside rendering) then finds no piece left to take and waits while the other finishes
+/// a long one. Small pieces keep both cores busy to the end (files go one by one).
+pub(crate) const PAR_LEN: usize = 64;
+
 pub const STAGES: [&str; 5] = ["read", "parse", "upgrade", "resolve", "normalize"];
 
 /// What one spec file compiles to ([`compile_file`]).
@@ -144,12 +150,15 @@ pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + S
     let outs: Vec<FileOut> = discovery
         .files
         .par_iter()
+        .with_max_len(1)
         .map(|spec| {
             let out = compile_one(spec, &specs_root, loader, &examples);
             progress(&spec.rel);
             out
         })
         .collect();
+    // Its trees are freed on a pool thread, beside what follows.
+    rayon::spawn(move || drop(examples));
 
     let mut summary = Summary {
         files: discovery.files.len(),

@@ -232,6 +232,7 @@ pub fn links<'t>(
     catalog
         .operations
         .par_iter()
+        .with_max_len(crate::PAR_LEN)
         .enumerate()
         .map(|(i, op)| {
             let given: Vec<String> = op

@@ -213,6 +213,7 @@ pub fn render_catalog(c: &Catalog, opts: &RenderOptions) -> Vec<Contract> {
     let counts = measure::TokenCounts::default();
     c.operations
         .par_iter()
+        .with_max_len(crate::PAR_LEN)
         .map(|op| match docs.get(op.source.file.as_str()) {
             Some((doc, names, memo)) => render_with(op, doc, names, memo, &counts, opts),
             None => {
