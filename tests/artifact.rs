@@ -885,6 +885,25 @@ fn a_bare_plural_finds_the_list() {
     ]);
 }
 
+/// A key after a plural object is its parent's: the list, not one item of it.
+#[test]
+fn a_key_after_a_plural_keys_its_parent() {
+    assert_first(&[
+        (
+            "comments on pull request thread 5",
+            "git.pullRequestThreadComments.list",
+        ),
+        ("labels on PR 12", "git.pullRequestLabels.list"),
+        (
+            "statuses of pull request 12",
+            "git.pullRequestStatuses.list",
+        ),
+        ("get the logs of build 88", "build.builds.getBuildLogs"),
+        // A singular object keeps its key.
+        ("get build 123", "build.builds.get"),
+    ]);
+}
+
 /// Data-flow edges (stage 6b, `links.rs`) of a few operations a task chains, as the
 /// search answer shows them: each required input with the read operation whose result
 /// carries it. `UPDATE_EXPECT=1` rewrites the golden file.

@@ -285,12 +285,7 @@ impl QueryShape {
         let object = (start..raw.len()).find(|&i| plain(i));
         // "by id", "pullRequestId 22": one item; "by their ids": several.
         let by_ids = raw.iter().any(|w| w == "ids");
-        let by_id = !by_ids
-            && raw.iter().any(|w| {
-                w == "id"
-                    || (w.len() > 3 && w.ends_with("id"))
-                    || w.bytes().all(|b| b.is_ascii_digit())
-            });
+        let by_id = !by_ids && raw.iter().any(|w| is_key(w));
         // The object's head: the last word of the first run of content words ("pull
         // requests" -> "requests").
         let head_at = object.map(|from| {
@@ -323,7 +318,10 @@ impl QueryShape {
             Some(h) if at.is_none() && !question && is_plural(h) => Some(Action::List),
             _ => None,
         });
-        let shape = if by_id {
+        // A plural object has no one key: a key is its parent's ("comments on work item
+        // 77", "build 123 artifacts") or a count ("the 3 newest builds").
+        let parents_key = head_at.is_some_and(|h| is_plural(&raw[h]));
+        let shape = if by_id && !parents_key {
             Some(Shape::Item)
         } else if by_ids {
             Some(Shape::Collection)
@@ -390,6 +388,11 @@ impl QueryShape {
             })
         }) || self.words.iter().any(|w| prefix(w))
     }
+}
+
+/// A word that gives one item's key: "id", "pullRequestId", a number.
+fn is_key(w: &str) -> bool {
+    w == "id" || (w.len() > 3 && w.ends_with("id")) || w.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The literal segments of a path after `_apis` (or all of them), lower-case; and whether
@@ -519,6 +522,26 @@ mod tests {
             QueryShape::of("get a pull request by id").shape,
             Some(Shape::Item)
         );
+    }
+
+    #[test]
+    fn a_plural_has_no_one_key() {
+        for (q, shape) in [
+            ("comments on pull request thread 5", Shape::Collection),
+            (
+                "read the discussion comments on work item 77",
+                Shape::Collection,
+            ),
+            ("reviewers of pull request 311", Shape::Collection),
+            ("get build 123", Shape::Item),
+            ("get a pull request by id", Shape::Item),
+            ("get the 3 newest builds", Shape::Collection),
+            ("build 123 artifacts", Shape::Collection),
+        ] {
+            let q = QueryShape::of(q);
+            assert_eq!(q.shape, Some(shape), "{q:?}");
+            assert!(q.keyed, "{q:?}");
+        }
     }
 
     #[test]
