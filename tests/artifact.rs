@@ -885,6 +885,22 @@ fn a_bare_plural_finds_the_list() {
     ]);
 }
 
+/// An operation whose summary says the action fits it, whatever its method: a PATCH
+/// that "Adds/Removes tags", one that can "Create, update, and delete" properties.
+#[test]
+fn a_summary_that_says_the_action_fits_it() {
+    assert_first(&[
+        (
+            "remove several tags from a build",
+            "build.tags.updateBuildTags",
+        ),
+        (
+            "delete properties of a team project",
+            "core.projects.setProjectProperties",
+        ),
+    ]);
+}
+
 /// A key after a plural object is its parent's: the list, not one item of it.
 #[test]
 fn a_key_after_a_plural_keys_its_parent() {

@@ -390,6 +390,21 @@ impl QueryShape {
     }
 }
 
+/// Whether a summary names `action` with a verb of its own ("Adds/Removes tags",
+/// "Creating, updating, or deleting refs"). Only creations, updates and deletions: reads
+/// and runs are told by the method.
+fn says(summary: &str, action: Action) -> bool {
+    let wanted: &[&str] = match action {
+        Action::Create => &["create", "creates", "creating", "add", "adds", "adding"],
+        Action::Update => &["update", "updates", "updating"],
+        Action::Delete => &[
+            "delete", "deletes", "deleting", "remove", "removes", "removing",
+        ],
+        Action::List | Action::Get | Action::Run => return false,
+    };
+    words(summary).any(|w| wanted.contains(&w.as_str()))
+}
+
 /// A word that gives one item's key: "id", "pullRequestId", a number.
 fn is_key(w: &str) -> bool {
     w == "id" || (w.len() > 3 && w.ends_with("id")) || w.bytes().all(|b| b.is_ascii_digit())
@@ -459,6 +474,9 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
             Action::Delete => method == "DELETE",
             Action::Run => method == "POST",
         };
+        // An operation whose summary says it does the action fits it whatever its method:
+        // "Creating, updating, or deleting refs (branches)" is a POST that deletes a branch.
+        let fits = fits || says(op.summary(), action);
         let wrong = match action {
             Action::List | Action::Get => method == "DELETE" || method == "PATCH",
             Action::Create | Action::Run => method == "GET" || method == "DELETE",
@@ -522,6 +540,18 @@ mod tests {
             QueryShape::of("get a pull request by id").shape,
             Some(Shape::Item)
         );
+    }
+
+    #[test]
+    fn a_summary_says_its_actions() {
+        let refs = "Creating, updating, or deleting refs(branches).";
+        assert!(says(refs, Action::Delete));
+        assert!(says(refs, Action::Update));
+        assert!(says(refs, Action::Create));
+        assert!(says("Adds/Removes tags from a build.", Action::Delete));
+        assert!(!says("Adds/Removes tags from a build.", Action::Update));
+        assert!(!says("Get a list of refs.", Action::List));
+        assert!(!says("Restores the deleted work item.", Action::Delete));
     }
 
     #[test]
