@@ -901,6 +901,15 @@ fn a_summary_that_says_the_action_fits_it() {
     ]);
 }
 
+/// A PUT replaces: it is never the read a query asks for.
+#[test]
+fn a_read_is_not_a_put() {
+    assert_first(&[(
+        "list the role assignments of a resource",
+        "securityRoles.roleassignments.list",
+    )]);
+}
+
 /// A key after a plural object is its parent's: the list, not one item of it.
 #[test]
 fn a_key_after_a_plural_keys_its_parent() {

@@ -478,7 +478,8 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
         // "Creating, updating, or deleting refs (branches)" is a POST that deletes a branch.
         let fits = fits || says(op.summary(), action);
         let wrong = match action {
-            Action::List | Action::Get => method == "DELETE" || method == "PATCH",
+            // Some reads are POSTs (queries, batches); a PUT replaces.
+            Action::List | Action::Get => matches!(method, "DELETE" | "PATCH" | "PUT"),
             Action::Create | Action::Run => method == "GET" || method == "DELETE",
             Action::Update => method == "GET" || method == "DELETE",
             Action::Delete => method != "DELETE",
