@@ -114,13 +114,13 @@ pub struct Summary {
     pub wall_ms: f64,
 }
 
-/// Stage names, in pipeline order.
 /// The most operations one parallel task takes. rayon splits a range into a few pieces and
 /// splits further only when a thread steals; a thread that was busy elsewhere (the index
 /// beside rendering) then finds no piece left to take and waits while the other finishes
 /// a long one. Small pieces keep both cores busy to the end (files go one by one).
 pub(crate) const PAR_LEN: usize = 64;
 
+/// Stage names, in pipeline order.
 pub const STAGES: [&str; 5] = ["read", "parse", "upgrade", "resolve", "normalize"];
 
 /// What one spec file compiles to ([`compile_file`]).

@@ -160,7 +160,7 @@ const SEGMENT_ID: &str = "00000000000000000000000000000001";
 /// tantivy's `en_stem` analyzer with its English stemmer called once per distinct word:
 /// the words of a catalog's documents are few and repeated (the stemmer was 4% of an
 /// all-versions build's CPU). Builds only; queries use tantivy's own `en_stem`, which
-/// gives the same tokens (the build test `memo_stem_is_en_stem` compares them).
+/// gives the same tokens (the unit test `memo_stem_is_en_stem` compares them).
 #[derive(Clone, Copy)]
 struct MemoStem;
 
