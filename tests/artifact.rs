@@ -954,7 +954,8 @@ fn required_inputs_link_to_the_operations_that_give_them() {
         out.push_str(id);
         out.push('\n');
         for (param, from, field) in op.inputs() {
-            // A provider is a read of the same version that the consumer can call.
+            // A provider is a read the consumer can call, stored as the newest version of its
+            // id: in this catalog of the latest versions, the consumer's own.
             assert_eq!(from.method(), "GET", "{id} {param} <- {}", from.id());
             assert_eq!(from.version(), op.version(), "{id} {param}");
             assert_ne!(from.index(), op.index(), "{id} {param}");

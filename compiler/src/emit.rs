@@ -99,7 +99,11 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
             .flat_map_iter(|(i, d)| type_records(i as u32, d))
             .collect();
         types.par_sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
-        (types, name_table(&catalog.operations))
+        (
+            types,
+            name_table(&catalog.operations),
+            newest_of(&catalog.operations),
+        )
     };
     let beside = || {
         let (index, (links, types)) = rayon::join(index_files, || {
@@ -107,7 +111,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         });
         (index, links, types)
     };
-    let ((index, links, (mut types, names)), (contracts, dense)) =
+    let ((index, links, (mut types, names, newest)), (contracts, dense)) =
         rayon::join(beside, || rayon::join(render, dense));
     let contracts = contracts.borrow();
     let mut operations: Vec<OpRecord> = catalog
@@ -119,14 +123,16 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         .map(|((op, c), links)| {
             let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
             let mut rec = op_record(op, c, doc as u32, types_of(op));
-            rec.inputs = links
-                .into_iter()
-                .map(|l| InputRecord {
-                    param: l.param,
-                    op: l.op as u32,
-                    field: l.field,
-                })
-                .collect();
+            rec.inputs = Arc::new(
+                links
+                    .into_iter()
+                    .map(|l| InputRecord {
+                        param: l.param,
+                        op: newest[l.op] as u32,
+                        field: l.field,
+                    })
+                    .collect(),
+            );
             rec
         })
         .collect();
@@ -187,10 +193,12 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
     types.iter_mut().for_each(|t| texts.one(&mut t.declaration));
     let (mut strings, mut notes) = (Shared::<Vec<String>>::default(), Shared::default());
     let (mut params, mut examples) = (Shared::default(), Shared::default());
+    let mut inputs = Shared::default();
     let mut cores = Shared::<OpCore>::default();
     for op in operations {
         strings.one(&mut op.aliases);
         examples.one(&mut op.examples);
+        inputs.one(&mut op.inputs);
         if let Some(core) = Arc::get_mut(&mut op.core) {
             strings.one(&mut core.collapsed);
             strings.one(&mut core.scopes);
@@ -310,6 +318,19 @@ fn name_table(ops: &[Operation]) -> Vec<NameEntry> {
         .collect()
 }
 
+/// For each operation, the newest version of its id (the one [`name_table`] names): where a
+/// data-flow edge points, so that equal edges of several versions are one list.
+fn newest_of(ops: &[Operation]) -> Vec<usize> {
+    let mut best: HashMap<&str, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        let b = best.entry(op.id.as_str()).or_insert(i);
+        if version_rank(&op.version) >= version_rank(&ops[*b].version) {
+            *b = i;
+        }
+    }
+    ops.iter().map(|op| best[op.id.as_str()]).collect()
+}
+
 /// Cloud versions above on-premises ones, then numerically.
 fn version_rank(v: &str) -> (bool, Vec<u32>) {
     match crate::read::numeric_version(v) {
@@ -395,7 +416,7 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
                 })
                 .collect(),
         ),
-        inputs: Vec::new(),
+        inputs: Default::default(),
     }
 }
 

@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 9;
+pub const FORMAT_VERSION: u32 = 10;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -115,8 +115,10 @@ pub struct OpRecord {
     pub deprecated: bool,
     pub examples: Arc<Vec<ExampleRecord>>,
     /// Where required inputs come from: for each one that names another resource, the
-    /// read operation (of the same version) whose result carries it.
-    pub inputs: Vec<InputRecord>,
+    /// read operation whose result carries it, named by the newest version of its id (the
+    /// one `api.<id>` calls), so that the versions of an operation share one list (format
+    /// 10; before, the same version's operation, and every version wrote its own list).
+    pub inputs: Arc<Vec<InputRecord>>,
 }
 
 /// The part of an operation that its versions share when it reads the same.
@@ -158,7 +160,7 @@ pub struct OpCore {
 }
 
 /// A data-flow edge: `param` of this operation is `field` of operation `op`'s result.
-#[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Archive, Serialize, Deserialize)]
 pub struct InputRecord {
     pub param: String,
     /// Index into [`CatalogData::operations`].

@@ -457,7 +457,9 @@ impl<'a> Operation<'a> {
     }
     /// Where required inputs come from: `(parameter, the operation whose result carries
     /// it, the field in that result)`, e.g. `("repositoryId", git.repositories.list,
-    /// "value[].id")`. Computed at build time; an edge to a missing operation is skipped.
+    /// "value[].id")`. Computed at build time between operations of one version; the
+    /// provider is stored as the newest version of its id, the one `api.<id>` calls. An
+    /// edge to a missing operation is skipped.
     pub fn inputs(&self) -> impl Iterator<Item = (&'a str, Operation<'a>, &'a str)> + use<'a> {
         let catalog = self.catalog;
         self.op.inputs.iter().filter_map(move |i| {
