@@ -90,7 +90,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         let (docs, index_ops) = shared_docs(docs);
         index::build(&docs).map(|files| (files, index_ops))
     };
-    let type_records = || {
+    let tables = || {
         let mut types: Vec<TypeRecord> = catalog
             .documents
             .par_iter()
@@ -107,7 +107,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
     };
     let beside = || {
         let (index, (links, types)) = rayon::join(index_files, || {
-            rayon::join(|| crate::links::links(catalog, types_of), type_records)
+            rayon::join(|| crate::links::links(catalog, types_of), tables)
         });
         (index, links, types)
     };
@@ -318,7 +318,8 @@ fn name_table(ops: &[Operation]) -> Vec<NameEntry> {
         .collect()
 }
 
-/// For each operation, the newest version of its id (the one [`name_table`] names): where a
+/// For each operation, the newest version of its id (the one [`name_table`] names for the
+/// id; an alias that only older versions carry names the newest of those): where a
 /// data-flow edge points, so that equal edges of several versions are one list.
 fn newest_of(ops: &[Operation]) -> Vec<usize> {
     let mut best: HashMap<&str, usize> = HashMap::new();

@@ -402,7 +402,10 @@ fn says(summary: &str, action: Action) -> bool {
         ],
         Action::List | Action::Get | Action::Run => return false,
     };
-    words(summary).any(|w| wanted.contains(&w.as_str()))
+    // Compared in place: this runs on every re-ranked candidate of every search.
+    summary
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| wanted.iter().any(|v| w.eq_ignore_ascii_case(v)))
 }
 
 /// A word that gives one item's key: "id", "pullRequestId", a number.
