@@ -114,6 +114,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
     let ((index, links, (mut types, names, newest)), (contracts, dense)) =
         rayon::join(beside, || rayon::join(render, dense));
     let contracts = contracts.borrow();
+    let labels = Labels::of(&catalog.operations);
     let mut operations: Vec<OpRecord> = catalog
         .operations
         .par_iter()
@@ -122,7 +123,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         .zip(links)
         .map(|((op, c), links)| {
             let doc = doc_index.get(op.source.file.as_str()).copied().unwrap_or(0);
-            let mut rec = op_record(op, c, doc as u32, types_of(op));
+            let mut rec = op_record(op, c, doc as u32, types_of(op), &labels);
             rec.inputs = Arc::new(
                 links
                     .into_iter()
@@ -152,6 +153,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         operations,
         types,
         hosts: hosts.into_iter().collect(),
+        labels: labels.texts,
         index_files,
         index_ops,
         dense,
@@ -173,8 +175,9 @@ fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
         let Some(core) = Arc::get_mut(&mut op.core) else {
             continue;
         };
-        // Short per-operation names (id, server, operationId) stay plain strings: each shared
-        // value costs `verify` a registration, and these save little.
+        // Short per-operation names (id, operationId) stay plain strings: each shared value
+        // costs `verify` a registration, and these save little (versions and servers are
+        // labels, indexes into one table).
         for s in [
             &mut core.path,
             &mut core.summary,
@@ -350,13 +353,46 @@ pub fn first_sentence(text: &str) -> String {
     line[..end].chars().take(200).collect()
 }
 
-fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> OpRecord {
+/// The catalog's labels ([`CatalogData::labels`]): every version folder, api-version and
+/// server, sorted, and the index of each.
+struct Labels {
+    texts: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Labels {
+    fn of(ops: &[Operation]) -> Labels {
+        let texts: Vec<String> = ops
+            .iter()
+            .flat_map(|o| [Some(&o.version), o.api_version.as_ref(), Some(&o.server)])
+            .flatten()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
+        let index = (texts.iter().cloned()).zip(0u32..).collect();
+        Labels { texts, index }
+    }
+
+    /// The index of a text [`Labels::of`] saw (0 for another, which it never is).
+    fn of_text(&self, text: &str) -> u32 {
+        self.index.get(text).copied().unwrap_or(0)
+    }
+}
+
+fn op_record(
+    op: &Operation,
+    c: &Contract,
+    document: u32,
+    types: &TypeSpace,
+    labels: &Labels,
+) -> OpRecord {
     let core = OpCore {
         id: op.id.clone(),
         area: op.area.clone(),
         resource: op.resource.clone(),
         method: op.method.clone(),
-        server: op.server.clone(),
+        server: labels.of_text(&op.server),
         path: op.path.clone().into(),
         path_query: op.path_query.clone(),
         summary: summary(op).into(),
@@ -400,8 +436,8 @@ fn op_record(op: &Operation, c: &Contract, document: u32, types: &TypeSpace) -> 
     };
     OpRecord {
         core: Arc::new(core),
-        version: op.version.clone(),
-        api_version: op.api_version.clone(),
+        version: labels.of_text(&op.version),
+        api_version: op.api_version.as_deref().map(|v| labels.of_text(v)),
         document,
         operation_id: op.source.operation_id.clone(),
         aliases: op.aliases.clone().into(),

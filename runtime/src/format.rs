@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 10;
+pub const FORMAT_VERSION: u32 = 11;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -45,6 +45,10 @@ pub struct CatalogData {
     pub types: Vec<TypeRecord>,
     /// Hosts (scheme + authority) the operations target.
     pub hosts: Vec<String>,
+    /// The short texts that records repeat (version folders, api-versions, servers),
+    /// sorted; records name them by index (format 11; before, every record and core wrote
+    /// its own, a tenth of the operations' bytes in an all-versions catalog).
+    pub labels: Vec<String>,
     /// Files of the tantivy BM25 index, sorted by path.
     pub index_files: Vec<IndexFile>,
     /// The operation each index document stands for, by document id; empty when document
@@ -104,8 +108,10 @@ pub struct DenseData {
 pub struct OpRecord {
     /// Everything but what follows, shared by the versions that read the same.
     pub core: Arc<OpCore>,
-    pub version: String,
-    pub api_version: Option<String>,
+    /// Version folder (`7.1`, `azure-devops-server-7.0`), index into [`CatalogData::labels`].
+    pub version: u32,
+    /// The api-version value to send, index into [`CatalogData::labels`].
+    pub api_version: Option<u32>,
     /// Index into [`CatalogData::documents`].
     pub document: u32,
     /// Spec `operationId` (versions spell it differently more often than not).
@@ -129,8 +135,8 @@ pub struct OpCore {
     pub resource: String,
     /// Upper-case HTTP method.
     pub method: String,
-    /// Base URL template (`https://dev.azure.com`).
-    pub server: String,
+    /// Base URL template (`https://dev.azure.com`), index into [`CatalogData::labels`].
+    pub server: u32,
     pub path: Arc<String>,
     pub path_query: Option<String>,
     pub summary: Arc<String>,

@@ -202,6 +202,24 @@ impl Catalog {
                 ),
             });
         }
+        let labels = data.labels.len();
+        if let Some(op) = data.operations.iter().find(|o| {
+            [
+                Some(&o.version),
+                o.api_version.as_ref(),
+                Some(&o.core.server),
+            ]
+            .into_iter()
+            .flatten()
+            .any(|i| i.to_native() as usize >= labels)
+        }) {
+            return Err(Error::Invalid {
+                message: format!(
+                    "operation {} names a label past the {labels} of the catalog",
+                    op.core.id
+                ),
+            });
+        }
         if let Some(n) = data.names.iter().find(|n| n.op.to_native() as usize >= ops) {
             return Err(Error::Invalid {
                 message: format!("name `{}` names operation {}, of {ops}", n.key, n.op),
@@ -402,7 +420,7 @@ impl<'a> Operation<'a> {
         self.op.core.area.as_str()
     }
     pub fn version(&self) -> &'a str {
-        self.op.version.as_str()
+        self.label(self.op.version.to_native())
     }
     /// True for an on-premises version (`azure-devops-server-7.1`, `tfs-4.1`): cloud
     /// versions are numeric.
@@ -423,11 +441,22 @@ impl<'a> Operation<'a> {
     }
     /// Base URL template (`https://dev.azure.com`).
     pub fn server(&self) -> &'a str {
-        &self.op.core.server
+        self.label(self.op.core.server.to_native())
     }
     /// The api-version value to send, if the API versions by query parameter.
     pub fn api_version(&self) -> Option<&'a str> {
-        self.op.api_version.as_ref().map(|s| s.as_str())
+        self.op
+            .api_version
+            .as_ref()
+            .map(|i| self.label(i.to_native()))
+    }
+    /// Entry `i` of the catalog's labels (`verify` checks every index a record holds).
+    fn label(&self, i: u32) -> &'a str {
+        self.catalog
+            .data()
+            .labels
+            .get(i as usize)
+            .map_or("", |s| s.as_str())
     }
     /// The result's key fields on one line (ids, names, nested references), empty when the
     /// result has none: what a next call would take from it.

@@ -16,7 +16,7 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
             id: id.to_owned(),
             area: area.into(),
             method: method.into(),
-            server: "https://dev.azure.com".to_owned(),
+            server: 2,
             path: format!("/{{organization}}/_apis/{area}").into(),
             summary: summary.to_owned().into(),
             read_only: method == "GET",
@@ -28,7 +28,7 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
             ..OpCore::default()
         }),
         aliases: vec![format!("{id}Alias")].into(),
-        version: "7.2".into(),
+        version: 1,
         operation_id: format!("Op_{id}"),
         ..OpRecord::default()
     };
@@ -91,6 +91,9 @@ fn data() -> CatalogData {
             declaration: "interface Thing { thingId: number }".to_owned().into(),
         }],
         hosts: vec!["https://dev.azure.com".into()],
+        labels: ["7.1", "7.2", "https://dev.azure.com"]
+            .map(String::from)
+            .to_vec(),
         index_files: index::build(&docs).unwrap(),
         index_ops: Vec::new(),
         dense: Some(dense()),
@@ -417,13 +420,14 @@ fn empty_and_repeated_shared_values_validate() {
             id: "empty.op".to_owned(),
             ..OpCore::default()
         }),
+        version: 1,
         ..OpRecord::default()
     };
     let mut twin = empty.clone();
     Arc::make_mut(&mut twin.core).id = "empty.twin".to_owned();
     // Another version of the twin: the same core (format 9), its own version.
     let older = OpRecord {
-        version: "7.1".into(),
+        version: 0,
         ..twin.clone()
     };
     data.operations.extend([empty, twin, older]);
@@ -490,4 +494,31 @@ fn an_index_document_of_no_operation_is_refused() {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
+}
+
+/// A record that names a label past the table (a version, an api-version or a server) is
+/// refused: the accessors read labels by index.
+#[test]
+fn a_label_past_the_table_is_refused() {
+    for damage in [
+        |o: &mut OpRecord| o.version = 3,
+        |o: &mut OpRecord| o.api_version = Some(7),
+        |o: &mut OpRecord| Arc::make_mut(&mut o.core).server = 3,
+    ] {
+        let mut d = data();
+        damage(&mut d.operations[2]);
+        match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
+            Err(Error::Invalid { message }) => assert!(
+                message.contains("wit.workItems.get names a label past the 3"),
+                "{message}"
+            ),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+    let c = Catalog::from_bytes(&artifact()).unwrap();
+    let op = c.operation("wit.workItems.get").unwrap();
+    assert_eq!(
+        (op.version(), op.server()),
+        ("7.2", "https://dev.azure.com")
+    );
 }

@@ -45,14 +45,14 @@ fn artifact() -> (Vec<u8>, CatalogData) {
                 id: id.as_str().to_owned(),
                 area: w(0).into(),
                 method: if i % 3 == 0 { "POST" } else { "GET" }.into(),
-                server: "https://dev.azure.com".to_owned(),
+                server: 1,
                 path: format!("/{{organization}}/_apis/{}/{}", w(1), w(2)).into(),
                 summary: summary.as_str().to_owned().into(),
                 read_only: i % 3 != 0,
                 signature: format!("{id}(args: {{}}): Promise<void>").into(),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
+            version: 0,
             ..OpRecord::default()
         });
         docs.push(IndexDoc {
@@ -85,6 +85,7 @@ fn artifact() -> (Vec<u8>, CatalogData) {
         operations: ops,
         names,
         hosts: vec!["https://dev.azure.com".into()],
+        labels: vec!["7.2".into(), "https://dev.azure.com".into()],
         index_files: index::build(&docs).unwrap(),
         ..CatalogData::default()
     };

@@ -21,6 +21,23 @@ fn param(name: &str, location: Location, required: bool, kind: &str) -> ParamRec
     }
 }
 
+/// The catalog's labels (versions, api-versions, servers), sorted.
+const LABELS: [&str; 9] = [
+    "7.1",
+    "7.2",
+    "7.2-preview.1",
+    "azure-devops-server-7.1",
+    "http://dev.azure.com",
+    "https://app.vssps.visualstudio.com",
+    "https://dev.azure.com",
+    "https://fabrikam-fiber-inc:8080/DefaultCollection",
+    "https://{service}dev.azure.com",
+];
+
+fn l(label: &str) -> u32 {
+    LABELS.iter().position(|x| *x == label).unwrap() as u32
+}
+
 fn catalog() -> Catalog {
     let org = param("organization", Location::Path, true, "string");
     let api = param("api-version", Location::Query, true, "string");
@@ -29,7 +46,7 @@ fn catalog() -> Catalog {
             core: Arc::new(OpCore {
                 id: "git.items.get".to_owned(),
                 method: "GET".into(),
-                server: "https://dev.azure.com".to_owned(),
+                server: l("https://dev.azure.com"),
                 path: "/{organization}/{project}/_apis/git/repositories/{repositoryId}/items"
                     .to_owned()
                     .into(),
@@ -63,15 +80,15 @@ fn catalog() -> Catalog {
                 .into(),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
-            api_version: Some("7.2-preview.1".into()),
+            version: l("7.2"),
+            api_version: Some(l("7.2-preview.1")),
             ..OpRecord::default()
         },
         OpRecord {
             core: Arc::new(OpCore {
                 id: "wit.workItems.update".to_owned(),
                 method: "PATCH".into(),
-                server: "https://dev.azure.com".to_owned(),
+                server: l("https://dev.azure.com"),
                 path: "/{organization}/_apis/wit/workitems/{id}".to_owned().into(),
                 path_query: Some("bypassRules={bypassRules}&$expand=all".into()),
                 signature: "update(args: { id: number; bypassRules?: boolean; body: JsonPatch }): \
@@ -92,41 +109,41 @@ fn catalog() -> Catalog {
                 }),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
-            api_version: Some("7.2".into()),
+            version: l("7.2"),
+            api_version: Some(l("7.2")),
             ..OpRecord::default()
         },
         OpRecord {
             core: Arc::new(OpCore {
                 id: "notification.subscriptions.list".to_owned(),
                 method: "GET".into(),
-                server: "https://{service}dev.azure.com".to_owned(),
+                server: l("https://{service}dev.azure.com"),
                 path: "/{organization}/_apis/notification/subscriptions"
                     .to_owned()
                     .into(),
                 params: vec![org.clone(), api.clone()].into(),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
-            api_version: Some("7.2-preview.1".into()),
+            version: l("7.2"),
+            api_version: Some(l("7.2-preview.1")),
             ..OpRecord::default()
         },
         OpRecord {
             core: Arc::new(OpCore {
                 id: "accounts.list".to_owned(),
                 method: "GET".into(),
-                server: "https://app.vssps.visualstudio.com".to_owned(),
+                server: l("https://app.vssps.visualstudio.com"),
                 path: "/_apis/accounts".to_owned().into(),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
+            version: l("7.2"),
             ..OpRecord::default()
         },
         OpRecord {
             core: Arc::new(OpCore {
                 id: "onprem.projects.list".to_owned(),
                 method: "GET".into(),
-                server: "https://fabrikam-fiber-inc:8080/DefaultCollection".to_owned(),
+                server: l("https://fabrikam-fiber-inc:8080/DefaultCollection"),
                 path: "/{collection}/_apis/projects/{projectId}".to_owned().into(),
                 signature: "list(args: { projectId: string; $top?: number }): Promise<Project>"
                     .to_owned()
@@ -140,19 +157,19 @@ fn catalog() -> Catalog {
                 .into(),
                 ..OpCore::default()
             }),
-            version: "azure-devops-server-7.1".into(),
-            api_version: Some("7.1".into()),
+            version: l("azure-devops-server-7.1"),
+            api_version: Some(l("7.1")),
             ..OpRecord::default()
         },
         OpRecord {
             core: Arc::new(OpCore {
                 id: "evil.host".to_owned(),
                 method: "GET".into(),
-                server: "http://dev.azure.com".to_owned(),
+                server: l("http://dev.azure.com"),
                 path: "/_apis/x".to_owned().into(),
                 ..OpCore::default()
             }),
-            version: "7.2".into(),
+            version: l("7.2"),
             ..OpRecord::default()
         },
     ];
@@ -162,7 +179,7 @@ fn catalog() -> Catalog {
             name: o.core.id.to_string(),
             area: "a".into(),
             method: o.core.method.clone(),
-            version: o.version.clone(),
+            version: LABELS[o.version as usize].into(),
             ..IndexDoc::default()
         })
         .collect();
@@ -189,6 +206,7 @@ fn catalog() -> Catalog {
             "https://vsrm.dev.azure.com".into(),
             "https://{service}dev.azure.com".into(),
         ],
+        labels: LABELS.map(String::from).to_vec(),
         index_files: index::build(&docs).unwrap(),
         index_ops: Vec::new(),
         dense: None,
