@@ -1,7 +1,9 @@
 //! Search: BM25 over the artifact's index, dense cosine over its vectors, and their fusion
 //! (scores scaled to 0..1 and averaged), with filters, exact-name hits and a weak-match flag.
 
-use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
@@ -146,8 +148,10 @@ pub(crate) struct Search {
     /// Each operation's newest version (by catalog index), when `spread` is above 1.
     newest_of: Vec<usize>,
     /// For a catalog whose index documents are shared by versions ([`crate::format::CatalogData::index_ops`]):
-    /// (first operation of a document, version) -> that version's operation.
-    by_version: HashMap<(usize, String), usize>,
+    /// (first operation of a document, version) -> that version's operation. Made by the
+    /// first search with a version filter: it was two thirds of opening the search of an
+    /// all-versions catalog, which a search without a filter never reads.
+    by_version: OnceLock<HashMap<(usize, String), usize>>,
 }
 
 impl Search {
@@ -205,7 +209,7 @@ impl Search {
                 .unwrap_or_default(),
             spread,
             newest_of,
-            by_version: Search::by_version(catalog),
+            by_version: OnceLock::new(),
         })
     }
 
@@ -213,8 +217,8 @@ impl Search {
     /// operation: versions of one id, in catalog order, share a document only with an
     /// earlier version of the same id.
     fn by_version(catalog: &Catalog) -> HashMap<(usize, String), usize> {
-        let mut out = HashMap::new();
-        let mut first_of: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut out = HashMap::default();
+        let mut first_of: HashMap<&str, Vec<usize>> = HashMap::default();
         for f in catalog
             .data()
             .index_ops
@@ -462,7 +466,11 @@ impl Catalog {
                 let op = shared.get(doc)?.to_native() as usize;
                 match &opts.version {
                     None => Some((op, score)),
-                    Some(v) => s.by_version.get(&(op, v.clone())).map(|&o| (o, score)),
+                    Some(v) => s
+                        .by_version
+                        .get_or_init(|| Search::by_version(self))
+                        .get(&(op, v.clone()))
+                        .map(|&o| (o, score)),
                 }
             })
             .collect())
