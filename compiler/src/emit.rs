@@ -103,6 +103,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
             types,
             name_table(&catalog.operations),
             newest_of(&catalog.operations),
+            Labels::of(&catalog.operations),
         )
     };
     let beside = || {
@@ -111,10 +112,9 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         });
         (index, links, types)
     };
-    let ((index, links, (mut types, names, newest)), (contracts, dense)) =
+    let ((index, links, (mut types, names, newest, labels)), (contracts, dense)) =
         rayon::join(beside, || rayon::join(render, dense));
     let contracts = contracts.borrow();
-    let labels = Labels::of(&catalog.operations);
     let mut operations: Vec<OpRecord> = catalog
         .operations
         .par_iter()
@@ -153,7 +153,7 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         operations,
         types,
         hosts: hosts.into_iter().collect(),
-        labels: labels.texts,
+        labels: labels.0,
         index_files,
         index_ops,
         dense,
@@ -354,29 +354,24 @@ pub fn first_sentence(text: &str) -> String {
 }
 
 /// The catalog's labels ([`CatalogData::labels`]): every version folder, api-version and
-/// server, sorted, and the index of each.
-struct Labels {
-    texts: Vec<String>,
-    index: HashMap<String, u32>,
-}
+/// server, sorted; a record names one by its place.
+struct Labels(Vec<String>);
 
 impl Labels {
     fn of(ops: &[Operation]) -> Labels {
-        let texts: Vec<String> = ops
+        let texts: BTreeSet<&String> = ops
             .iter()
             .flat_map(|o| [Some(&o.version), o.api_version.as_ref(), Some(&o.server)])
             .flatten()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .cloned()
             .collect();
-        let index = (texts.iter().cloned()).zip(0u32..).collect();
-        Labels { texts, index }
+        Labels(texts.into_iter().cloned().collect())
     }
 
     /// The index of a text [`Labels::of`] saw (0 for another, which it never is).
     fn of_text(&self, text: &str) -> u32 {
-        self.index.get(text).copied().unwrap_or(0)
+        self.0
+            .binary_search_by(|t| t.as_str().cmp(text))
+            .map_or(0, |i| i as u32)
     }
 }
 
