@@ -148,10 +148,10 @@ pub(crate) struct Search {
     /// Each operation's newest version (by catalog index), when `spread` is above 1.
     newest_of: Vec<usize>,
     /// For a catalog whose index documents are shared by versions ([`crate::format::CatalogData::index_ops`]):
-    /// (first operation of a document, version) -> that version's operation. Made by the
+    /// (first operation of a document, version's label) -> that version's operation. Made by the
     /// first search with a version filter: it was two thirds of opening the search of an
     /// all-versions catalog, which a search without a filter never reads.
-    by_version: OnceLock<HashMap<(usize, String), usize>>,
+    by_version: OnceLock<HashMap<(usize, u32), usize>>,
 }
 
 impl Search {
@@ -216,7 +216,7 @@ impl Search {
     /// Each version of an operation whose document is shared, by the document's first
     /// operation: versions of one id, in catalog order, share a document only with an
     /// earlier version of the same id.
-    fn by_version(catalog: &Catalog) -> HashMap<(usize, String), usize> {
+    fn by_version(catalog: &Catalog) -> HashMap<(usize, u32), usize> {
         let mut out = HashMap::default();
         let mut first_of: HashMap<&str, Vec<usize>> = HashMap::default();
         for f in catalog
@@ -234,7 +234,7 @@ impl Search {
         }
         for op in catalog.operations() {
             for &f in first_of.get(op.id()).into_iter().flatten() {
-                out.insert((f, op.version().to_string()), op.index());
+                out.insert((f, op.record().version.to_native()), op.index());
             }
         }
         out
@@ -456,6 +456,14 @@ impl Catalog {
         // A document shared by versions stands for its first; a version filter asks for
         // that version of it.
         let shared = &self.data().index_ops;
+        // The version asked for, as the label records name it (none: no operation has it).
+        let label = opts.version.as_deref().map(|v| {
+            self.data()
+                .labels
+                .iter()
+                .position(|l| l == v)
+                .map(|i| i as u32)
+        });
         Ok(top
             .into_iter()
             .filter_map(|(score, addr)| {
@@ -464,12 +472,12 @@ impl Catalog {
                     return Some((doc, score));
                 }
                 let op = shared.get(doc)?.to_native() as usize;
-                match &opts.version {
+                match label {
                     None => Some((op, score)),
                     Some(v) => s
                         .by_version
                         .get_or_init(|| Search::by_version(self))
-                        .get(&(op, v.clone()))
+                        .get(&(op, v?))
                         .map(|&o| (o, score)),
                 }
             })
