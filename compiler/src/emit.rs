@@ -164,54 +164,89 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
 /// Makes equal texts and lists one allocation, so the archive writes each once: rkyv's
 /// serializer writes a shared pointer's target at its first use and points later uses at
 /// it. Versions of an area repeat most contracts, parameters, examples and types word for
-/// word, so an all-versions catalog costs little more than its latest one. One pass in
-/// catalog order, after the parallel build: the bytes are the same whatever the
-/// scheduling. Texts go first, so lists that hold them compare and share whole.
+/// word, so an all-versions catalog costs little more than its latest one. The bytes
+/// depend only on which values end up as one allocation, not on which of them is kept,
+/// so each kind is shared in parallel ([`share_all`]) and the bytes are the same whatever
+/// the scheduling. Texts go first, so lists that hold them compare and share whole; cores
+/// go last, when their texts and lists are shared.
 fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
-    let mut texts = Shared::<String>::default();
+    // Fresh from `op_record`: the cores and their lists have one owner each, so they are
+    // changed in place. Short per-operation names (id, operationId) stay plain strings:
+    // each shared value costs `verify` a registration, and these save little (versions
+    // and servers are labels, indexes into one table).
+    let mut texts: Vec<&mut Arc<String>> = Vec::new();
     for op in operations.iter_mut() {
-        // Fresh from `op_record`: the core and its lists have one owner each, so they are
-        // changed in place.
         let Some(core) = Arc::get_mut(&mut op.core) else {
             continue;
         };
-        // Short per-operation names (id, operationId) stay plain strings: each shared value
-        // costs `verify` a registration, and these save little (versions and servers are
-        // labels, indexes into one table).
-        for s in [
+        texts.extend([
             &mut core.path,
             &mut core.summary,
             &mut core.signature,
             &mut core.result_fields,
-        ] {
-            texts.one(s);
-        }
+        ]);
         if let Some(pieces) = Arc::get_mut(&mut core.declarations) {
-            pieces.iter_mut().for_each(|p| texts.one(p));
+            texts.extend(pieces.iter_mut());
         }
         if let Some(notes) = Arc::get_mut(&mut core.notes) {
-            notes.iter_mut().for_each(|n| texts.one(n));
+            texts.extend(notes.iter_mut());
         }
     }
-    types.iter_mut().for_each(|t| texts.one(&mut t.declaration));
-    let (mut strings, mut notes) = (Shared::<Vec<String>>::default(), Shared::default());
-    let (mut params, mut examples) = (Shared::default(), Shared::default());
-    let mut inputs = Shared::default();
-    let mut cores = Shared::<OpCore>::default();
-    for op in operations {
-        strings.one(&mut op.aliases);
-        examples.one(&mut op.examples);
-        inputs.one(&mut op.inputs);
+    texts.extend(types.iter_mut().map(|t| &mut t.declaration));
+    share_all(texts);
+    let (mut strings, mut notes, mut params) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut examples, mut inputs) = (Vec::new(), Vec::new());
+    for op in operations.iter_mut() {
+        strings.push(&mut op.aliases);
+        examples.push(&mut op.examples);
+        inputs.push(&mut op.inputs);
         if let Some(core) = Arc::get_mut(&mut op.core) {
-            strings.one(&mut core.collapsed);
-            strings.one(&mut core.scopes);
-            notes.one(&mut core.notes);
-            notes.one(&mut core.declarations);
-            params.one(&mut core.params);
+            strings.extend([&mut core.collapsed, &mut core.scopes]);
+            notes.extend([&mut core.notes, &mut core.declarations]);
+            params.push(&mut core.params);
         }
-        // Last, when its texts and lists are shared: equal cores then hold the same ones.
-        cores.one(&mut op.core);
     }
+    rayon::join(
+        || rayon::join(|| share_all(strings), || share_all(notes)),
+        || {
+            rayon::join(
+                || share_all(params),
+                || rayon::join(|| share_all(examples), || share_all(inputs)),
+            )
+        },
+    );
+    share_all(operations.iter_mut().map(|op| &mut op.core).collect());
+}
+
+/// Points every slot holding a value equal to another's at one allocation of it. Slots are
+/// hashed in parallel, then split by hash into shards that are shared side by side (equal
+/// values hash alike, so they meet in one shard).
+fn share_all<T: Eq + std::hash::Hash + Send + Sync>(slots: Vec<&mut Arc<T>>) {
+    use std::hash::BuildHasher;
+    const SHARDS: usize = 16;
+    let state = foldhash::fast::FixedState::default();
+    let hashed: Vec<(u64, &mut Arc<T>)> = slots
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|slot| (state.hash_one(&**slot), slot))
+        .collect();
+    let mut shards: Vec<Vec<(u64, &mut Arc<T>)>> = (0..SHARDS).map(|_| Vec::new()).collect();
+    for (hash, slot) in hashed {
+        // The high bits pick the shard; the table reads the low ones.
+        shards[(hash >> 60) as usize % SHARDS].push((hash, slot));
+    }
+    shards.into_par_iter().for_each(|shard| {
+        let mut seen: hashbrown::HashTable<(u64, Arc<T>)> =
+            hashbrown::HashTable::with_capacity(shard.len());
+        for (hash, slot) in shard {
+            match seen.find(hash, |(h, first)| *h == hash && **first == **slot) {
+                Some((_, first)) => *slot = Arc::clone(first),
+                None => {
+                    seen.insert_unique(hash, (hash, Arc::clone(slot)), |(h, _)| *h);
+                }
+            }
+        }
+    });
 }
 
 /// One index document for the versions of an operation whose indexed text is the same:
@@ -247,26 +282,6 @@ fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
         ops.clear();
     }
     (out, ops)
-}
-
-/// The first allocation seen of each value.
-struct Shared<T>(foldhash::HashSet<Arc<T>>);
-
-impl<T> Default for Shared<T> {
-    fn default() -> Self {
-        Shared(foldhash::HashSet::default())
-    }
-}
-
-impl<T: Eq + std::hash::Hash> Shared<T> {
-    fn one(&mut self, s: &mut Arc<T>) {
-        match self.0.get(&**s) {
-            Some(first) => *s = Arc::clone(first),
-            None => {
-                self.0.insert(Arc::clone(s));
-            }
-        }
-    }
 }
 
 fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {

