@@ -114,7 +114,6 @@ fn main() -> ExitCode {
     if !matches!(cli.command, Command::Serve(_)) {
         die_quietly_on_closed_pipe();
     }
-    let one_shot_build = matches!(cli.command, Command::Build(_));
     let result = match cli.command {
         Command::Build(args) => build(args),
         Command::Contracts(args) => contracts_cmd::run(args),
@@ -125,42 +124,13 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
     };
-    let code = match result {
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
-    };
-    if one_shot_build {
-        end_without_teardown(code);
     }
-    code
-}
-
-/// Ends a build without the exit handlers. mimalloc's hands every freed page back to the
-/// OS one `madvise` at a time (about 1,300 calls after an all-versions build, 500 after
-/// the latest one: nearly all of the process's) just before the OS takes the whole address
-/// space back. Everything the build writes is written and closed by now; stdout is flushed
-/// here.
-fn end_without_teardown(code: ExitCode) {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        let status = if code == ExitCode::SUCCESS {
-            0
-        } else if code == ExitCode::from(1) {
-            1
-        } else {
-            2
-        };
-        // SAFETY: `_exit` ends the process; no Rust code runs after it, and nothing holds
-        // state that must be saved (files are closed, stdout is flushed).
-        unsafe { libc::_exit(status) }
-    }
-    #[cfg(not(unix))]
-    let _ = code;
 }
 
 /// `opcat show X | head` closes stdout early. Rust ignores SIGPIPE, so the next `println!`
