@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::ir::{Catalog, Document, OpClass, Operation, ParamIn, Ty, TypeSpace};
+use crate::ir::{Catalog, OpClass, Operation, ParamIn, Ty, TypeSpace};
 use crate::render::{self, Contract};
 
 /// Version of `manifest.json`'s shape.
@@ -91,19 +91,32 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
         index::build(&docs).map(|files| (files, index_ops))
     };
     let tables = || {
-        let mut types: Vec<TypeRecord> = catalog
+        let rendered: Vec<(&str, u32, String)> = catalog
             .documents
             .par_iter()
             .with_max_len(1)
             .enumerate()
-            .flat_map_iter(|(i, d)| type_records(i as u32, d))
+            .flat_map_iter(|(i, d)| {
+                render::render_types(d)
+                    .into_iter()
+                    .map(move |(name, declaration)| (name, i as u32, declaration))
+            })
             .collect();
-        types.par_sort_by(|a, b| (&a.name, a.document).cmp(&(&b.name, b.document)));
+        let labels = Labels::of(&catalog.operations, rendered.iter().map(|t| t.0));
+        let mut types: Vec<TypeRecord> = rendered
+            .into_par_iter()
+            .map(|(name, document, declaration)| TypeRecord {
+                name: labels.of_text(name),
+                document,
+                declaration: declaration.into(),
+            })
+            .collect();
+        types.par_sort_by_key(|t| (t.name, t.document));
         (
             types,
             name_table(&catalog.operations),
             newest_of(&catalog.operations),
-            Labels::of(&catalog.operations),
+            labels,
         )
     };
     let beside = || {
@@ -284,17 +297,6 @@ fn shared_docs(docs: Vec<IndexDoc>) -> (Vec<IndexDoc>, Vec<u32>) {
     (out, ops)
 }
 
-fn type_records(doc: u32, d: &Document) -> Vec<TypeRecord> {
-    render::render_types(d)
-        .into_iter()
-        .map(|(name, declaration)| TypeRecord {
-            name: name.to_string(),
-            document: doc,
-            declaration: declaration.into(),
-        })
-        .collect()
-}
-
 /// `https://vsrm.dev.azure.com/x` -> `https://vsrm.dev.azure.com`.
 pub fn host_of(server: &str) -> String {
     match server.split_once("://") {
@@ -368,18 +370,26 @@ pub fn first_sentence(text: &str) -> String {
     line[..end].chars().take(200).collect()
 }
 
-/// The catalog's labels ([`CatalogData::labels`]): every version folder, api-version and
-/// server, sorted; a record names one by its place.
+/// The catalog's labels ([`CatalogData::labels`]): every version folder, api-version,
+/// server, operationId and type name, sorted; a record names one by its place.
 struct Labels(Vec<String>);
 
 impl Labels {
-    fn of(ops: &[Operation]) -> Labels {
-        let texts: BTreeSet<&String> = ops
+    fn of<'a>(ops: &'a [Operation], type_names: impl Iterator<Item = &'a str>) -> Labels {
+        let mut texts: BTreeSet<&str> = ops
             .iter()
-            .flat_map(|o| [Some(&o.version), o.api_version.as_ref(), Some(&o.server)])
+            .flat_map(|o| {
+                [
+                    Some(o.version.as_str()),
+                    o.api_version.as_deref(),
+                    Some(o.server.as_str()),
+                    Some(o.source.operation_id.as_str()),
+                ]
+            })
             .flatten()
             .collect();
-        Labels(texts.into_iter().cloned().collect())
+        texts.extend(type_names);
+        Labels(texts.into_iter().map(str::to_string).collect())
     }
 
     /// The index of a text [`Labels::of`] saw (0 for another, which it never is).
@@ -449,7 +459,7 @@ fn op_record(
         version: labels.of_text(&op.version),
         api_version: op.api_version.as_deref().map(|v| labels.of_text(v)),
         document,
-        operation_id: op.source.operation_id.clone(),
+        operation_id: labels.of_text(&op.source.operation_id),
         aliases: op.aliases.clone().into(),
         preview: op.preview,
         deprecated: op.deprecated,

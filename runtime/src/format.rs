@@ -24,7 +24,7 @@ use crate::error::Error;
 /// First bytes of every artifact.
 pub const MAGIC: [u8; 8] = *b"OPCAT\x00\x1a\n";
 /// Bumped on every change of the archived types or the header.
-pub const FORMAT_VERSION: u32 = 11;
+pub const FORMAT_VERSION: u32 = 12;
 /// Header length; also the payload's offset.
 pub const HEADER_LEN: usize = 64;
 
@@ -41,13 +41,16 @@ pub struct CatalogData {
     pub operations: Vec<OpRecord>,
     /// Lower-cased id, alias and operationId of every operation, sorted by key.
     pub names: Vec<NameEntry>,
-    /// Rendered named types, sorted by (name, document).
+    /// Rendered named types, sorted by (name, document) (the labels are sorted, so by name
+    /// index is by name).
     pub types: Vec<TypeRecord>,
     /// Hosts (scheme + authority) the operations target.
     pub hosts: Vec<String>,
-    /// The short texts that records repeat (version folders, api-versions, servers),
-    /// sorted; records name them by index (format 11; before, every record and core wrote
-    /// its own, a tenth of the operations' bytes in an all-versions catalog).
+    /// The short texts that records repeat (version folders, api-versions, servers,
+    /// operationIds, type names), sorted; records name them by index (format 11; before,
+    /// every record and core wrote its own, a tenth of the operations' bytes in an
+    /// all-versions catalog; format 12 adds operationIds and type names, which every
+    /// version of a spec file repeated).
     pub labels: Vec<String>,
     /// Files of the tantivy BM25 index, sorted by path.
     pub index_files: Vec<IndexFile>,
@@ -114,8 +117,9 @@ pub struct OpRecord {
     pub api_version: Option<u32>,
     /// Index into [`CatalogData::documents`].
     pub document: u32,
-    /// Spec `operationId` (versions spell it differently more often than not).
-    pub operation_id: String,
+    /// Spec `operationId`, index into [`CatalogData::labels`] (format 12; before, every
+    /// version of an operation wrote its own).
+    pub operation_id: u32,
     pub aliases: Arc<Vec<String>>,
     pub preview: bool,
     pub deprecated: bool,
@@ -233,7 +237,8 @@ pub struct NameEntry {
 /// A rendered named type of one document.
 #[derive(Debug, Clone, Default, Archive, Serialize, Deserialize)]
 pub struct TypeRecord {
-    pub name: String,
+    /// Index into [`CatalogData::labels`].
+    pub name: u32,
     pub document: u32,
     pub declaration: Arc<String>,
 }

@@ -208,6 +208,7 @@ impl Catalog {
                 Some(&o.version),
                 o.api_version.as_ref(),
                 Some(&o.core.server),
+                Some(&o.operation_id),
             ]
             .into_iter()
             .flatten()
@@ -218,6 +219,23 @@ impl Catalog {
                     "operation {} names a label past the {labels} of the catalog",
                     op.core.id
                 ),
+            });
+        }
+        if let Some(t) = data
+            .types
+            .iter()
+            .find(|t| t.name.to_native() as usize >= labels)
+        {
+            return Err(Error::Invalid {
+                message: format!(
+                    "a type of document {} is named by label {}, of {labels}",
+                    t.document, t.name
+                ),
+            });
+        }
+        if !data.labels.windows(2).all(|w| w[0] < w[1]) {
+            return Err(Error::Invalid {
+                message: "label table is not sorted".into(),
             });
         }
         if let Some(n) = data.names.iter().find(|n| n.op.to_native() as usize >= ops) {
@@ -310,24 +328,35 @@ impl Catalog {
                 .and_then(|n| self.operation_at(n.op.to_native() as usize));
         }
         let (file, op_id) = name.trim().split_once('#')?;
+        let op_id = self.label_of(op_id)?;
         self.operations()
-            .find(|o| o.file() == file && o.op.operation_id.as_str() == op_id)
+            .find(|o| o.file() == file && o.op.operation_id.to_native() == op_id)
     }
 
     /// The rendered declaration of a named type. Names repeat across spec files; `near`
     /// prefers the type of that operation's file.
     pub fn type_decl(&self, name: &str, near: Option<&Operation<'_>>) -> Option<&str> {
+        let name = self.label_of(name)?;
         let types = &self.data().types;
-        let start = types.partition_point(|t| t.name.as_str() < name);
+        let start = types.partition_point(|t| t.name.to_native() < name);
         let same: Vec<_> = types[start..]
             .iter()
-            .take_while(|t| t.name.as_str() == name)
+            .take_while(|t| t.name.to_native() == name)
             .collect();
         let doc = near.map(|o| o.op.document.to_native());
         same.iter()
             .find(|t| Some(t.document.to_native()) == doc)
             .or(same.first())
             .map(|t| t.declaration.as_str())
+    }
+
+    /// The index of `text` among the catalog's labels (sorted), if it is one.
+    pub(crate) fn label_of(&self, text: &str) -> Option<u32> {
+        self.data()
+            .labels
+            .binary_search_by(|l| l.as_str().cmp(text))
+            .ok()
+            .map(|i| i as u32)
     }
 
     /// A contract with the named types in `expand` declared as well.
@@ -437,7 +466,7 @@ impl<'a> Operation<'a> {
     }
     /// Spec `operationId`.
     pub fn operation_id(&self) -> &'a str {
-        &self.op.operation_id
+        self.label(self.op.operation_id.to_native())
     }
     /// Base URL template (`https://dev.azure.com`).
     pub fn server(&self) -> &'a str {

@@ -457,13 +457,7 @@ impl Catalog {
         // that version of it.
         let shared = &self.data().index_ops;
         // The version asked for, as the label records name it (none: no operation has it).
-        let label = opts.version.as_deref().map(|v| {
-            self.data()
-                .labels
-                .iter()
-                .position(|l| l == v)
-                .map(|i| i as u32)
-        });
+        let label = opts.version.as_deref().map(|v| self.label_of(v));
         Ok(top
             .into_iter()
             .filter_map(|(score, addr)| {

@@ -10,13 +10,29 @@ use opcat_runtime::format::{
 use opcat_runtime::index::{self, IndexDoc};
 use opcat_runtime::{Catalog, Error, FORMAT_VERSION, OpenOptions, SearchMode, SearchOptions};
 
+/// The synthetic catalog's labels, sorted: versions, operationIds, the type name, the server.
+const LABELS: [&str; 8] = [
+    "7.1",
+    "7.2",
+    "Op_build.builds.queue",
+    "Op_git.pullRequests.create",
+    "Op_git.pullRequests.list",
+    "Op_wit.workItems.get",
+    "Thing",
+    "https://dev.azure.com",
+];
+
+fn label(text: &str) -> u32 {
+    LABELS.iter().position(|l| *l == text).unwrap() as u32
+}
+
 fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc) {
     let rec = OpRecord {
         core: Arc::new(OpCore {
             id: id.to_owned(),
             area: area.into(),
             method: method.into(),
-            server: 2,
+            server: label("https://dev.azure.com"),
             path: format!("/{{organization}}/_apis/{area}").into(),
             summary: summary.to_owned().into(),
             read_only: method == "GET",
@@ -28,8 +44,8 @@ fn op(id: &str, area: &str, method: &str, summary: &str) -> (OpRecord, IndexDoc)
             ..OpCore::default()
         }),
         aliases: vec![format!("{id}Alias")].into(),
-        version: 1,
-        operation_id: format!("Op_{id}"),
+        version: label("7.2"),
+        operation_id: label(&format!("Op_{id}")),
         ..OpRecord::default()
     };
     let doc = IndexDoc {
@@ -86,14 +102,12 @@ fn data() -> CatalogData {
         operations: ops,
         names,
         types: vec![TypeRecord {
-            name: "Thing".into(),
+            name: label("Thing"),
             document: 0,
             declaration: "interface Thing { thingId: number }".to_owned().into(),
         }],
         hosts: vec!["https://dev.azure.com".into()],
-        labels: ["7.1", "7.2", "https://dev.azure.com"]
-            .map(String::from)
-            .to_vec(),
+        labels: LABELS.map(String::from).to_vec(),
         index_files: index::build(&docs).unwrap(),
         index_ops: Vec::new(),
         dense: Some(dense()),
@@ -496,29 +510,57 @@ fn an_index_document_of_no_operation_is_refused() {
     }
 }
 
-/// A record that names a label past the table (a version, an api-version or a server) is
-/// refused: the accessors read labels by index.
+/// A record that names a label past the table (a version, an api-version, a server or an
+/// operationId) or a type named past it is refused: the accessors read labels by index.
+/// So is a label table out of order, which lookups search by halves.
 #[test]
 fn a_label_past_the_table_is_refused() {
+    let past = LABELS.len() as u32;
     for damage in [
-        |o: &mut OpRecord| o.version = 3,
-        |o: &mut OpRecord| o.api_version = Some(7),
-        |o: &mut OpRecord| Arc::make_mut(&mut o.core).server = 3,
+        |o: &mut OpRecord| o.version = LABELS.len() as u32,
+        |o: &mut OpRecord| o.api_version = Some(LABELS.len() as u32 + 4),
+        |o: &mut OpRecord| Arc::make_mut(&mut o.core).server = LABELS.len() as u32,
+        |o: &mut OpRecord| o.operation_id = u32::MAX,
     ] {
         let mut d = data();
         damage(&mut d.operations[2]);
         match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
             Err(Error::Invalid { message }) => assert!(
-                message.contains("wit.workItems.get names a label past the 3"),
+                message.contains(&format!("wit.workItems.get names a label past the {past}")),
                 "{message}"
             ),
             other => panic!("expected Invalid, got {other:?}"),
         }
     }
+    let mut d = data();
+    d.types[0].name = past;
+    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
+        Err(Error::Invalid { message }) => assert!(
+            message.contains(&format!("named by label {past}, of {past}")),
+            "{message}"
+        ),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let mut d = data();
+    d.labels.swap(0, 1);
+    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
+        Err(Error::Invalid { message }) => assert!(message.contains("not sorted"), "{message}"),
+        other => panic!("expected Invalid, got {other:?}"),
+    }
     let c = Catalog::from_bytes(&artifact()).unwrap();
     let op = c.operation("wit.workItems.get").unwrap();
     assert_eq!(
-        (op.version(), op.server()),
-        ("7.2", "https://dev.azure.com")
+        (op.version(), op.server(), op.operation_id()),
+        ("7.2", "https://dev.azure.com", "Op_wit.workItems.get")
+    );
+    assert_eq!(
+        c.type_decl("Thing", Some(&op)),
+        Some("interface Thing { thingId: number }")
+    );
+    assert_eq!(c.type_decl("Other", Some(&op)), None);
+    assert_eq!(
+        c.operation("a/7.2/a.json#Op_wit.workItems.get")
+            .map(|o| o.id()),
+        Some("wit.workItems.get")
     );
 }
