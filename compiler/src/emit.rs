@@ -184,9 +184,9 @@ pub fn rendering<C: std::borrow::Borrow<[Contract]> + Send>(
 /// go last, when their texts and lists are shared.
 fn share(operations: &mut [OpRecord], types: &mut [TypeRecord]) {
     // Fresh from `op_record`: the cores and their lists have one owner each, so they are
-    // changed in place. Short per-operation names (id, operationId) stay plain strings:
-    // each shared value costs `verify` a registration, and these save little (versions
-    // and servers are labels, indexes into one table).
+    // changed in place. A core's id stays a plain string: each shared value costs `verify`
+    // a registration, and ids save little (versions, servers, operationIds and type names
+    // are labels, indexes into one table).
     let mut texts: Vec<&mut Arc<String>> = Vec::new();
     for op in operations.iter_mut() {
         let Some(core) = Arc::get_mut(&mut op.core) else {
