@@ -55,8 +55,9 @@ pub struct CatalogData {
     /// Files of the tantivy BM25 index, sorted by path.
     pub index_files: Vec<IndexFile>,
     /// The operation each index document stands for, by document id; empty when document
-    /// `i` is operation `i`. Versions of an operation whose indexed text is the same share
-    /// one document (format 8), which names the first of them and lists every version.
+    /// `i` is operation `i`. Versions of an operation share one document, which names the
+    /// first of them, lists every version and holds the newest version's text (since
+    /// 2026-12-07; from format 8, versions whose indexed text was the same).
     pub index_ops: Vec<u32>,
     /// Embedding index (absent when the catalog was built without a model).
     pub dense: Option<DenseData>,
