@@ -739,6 +739,23 @@ mod tests {
         assert_eq!(relative_to("one.json", "a/b.json"), "a/b.json");
     }
 
+    /// Equal values end as one allocation and unequal ones stay apart, over enough slots to
+    /// spread across threads and every shard.
+    #[test]
+    fn equal_values_become_one_allocation() {
+        let values: Vec<String> = (0..5000).map(|i| format!("text {}", i % 1234)).collect();
+        let mut slots: Vec<Arc<String>> = values.iter().map(|v| Arc::new(v.clone())).collect();
+        share_all(slots.iter_mut().collect());
+        let mut first: HashMap<&str, &Arc<String>> = HashMap::new();
+        for (slot, value) in slots.iter().zip(&values) {
+            assert_eq!(**slot, *value);
+            let kept = *first.entry(value.as_str()).or_insert(slot);
+            assert!(Arc::ptr_eq(kept, slot), "{value} is two allocations");
+        }
+        let distinct: BTreeSet<*const String> = slots.iter().map(Arc::as_ptr).collect();
+        assert_eq!(distinct.len(), 1234);
+    }
+
     #[test]
     fn first_sentences_and_hosts() {
         assert_eq!(
