@@ -363,6 +363,14 @@ fn refused(bytes: &[u8]) -> Error {
     }
 }
 
+/// The message of [`Error::Invalid`] that opening `d` is refused with.
+fn invalid(d: &CatalogData) -> String {
+    match refused(&format::to_bytes(d).unwrap()) {
+        Error::Invalid { message } => message,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
 #[test]
 fn damage_is_refused_with_typed_errors() {
     let good = artifact();
@@ -502,12 +510,8 @@ fn operations_sharing_a_vector_row_rank_as_with_their_own() {
 fn an_index_document_of_no_operation_is_refused() {
     let mut d = data();
     d.index_ops = vec![0, 1, 2, 9];
-    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
-        Err(Error::Invalid { message }) => {
-            assert!(message.contains("operation 9, of 4"), "{message}")
-        }
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    let message = invalid(&d);
+    assert!(message.contains("operation 9, of 4"), "{message}");
 }
 
 /// A record that names a label past the table (a version, an api-version, a server or an
@@ -524,29 +528,23 @@ fn a_label_past_the_table_is_refused() {
     ] {
         let mut d = data();
         damage(&mut d.operations[2]);
-        match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
-            Err(Error::Invalid { message }) => assert!(
-                message.contains(&format!("wit.workItems.get names a label past the {past}")),
-                "{message}"
-            ),
-            other => panic!("expected Invalid, got {other:?}"),
-        }
+        let message = invalid(&d);
+        assert!(
+            message.contains(&format!("wit.workItems.get names a label past the {past}")),
+            "{message}"
+        );
     }
     let mut d = data();
     d.types[0].name = past;
-    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
-        Err(Error::Invalid { message }) => assert!(
-            message.contains(&format!("named by label {past}, of {past}")),
-            "{message}"
-        ),
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    let message = invalid(&d);
+    assert!(
+        message.contains(&format!("named by label {past}, of {past}")),
+        "{message}"
+    );
     let mut d = data();
     d.labels.swap(0, 1);
-    match Catalog::from_bytes(&format::to_bytes(&d).unwrap()) {
-        Err(Error::Invalid { message }) => assert!(message.contains("not sorted"), "{message}"),
-        other => panic!("expected Invalid, got {other:?}"),
-    }
+    let message = invalid(&d);
+    assert!(message.contains("not sorted"), "{message}");
     let c = Catalog::from_bytes(&artifact()).unwrap();
     let op = c.operation("wit.workItems.get").unwrap();
     assert_eq!(
