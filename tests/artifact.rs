@@ -1058,3 +1058,52 @@ fn a_summary_as_the_query_finds_its_operation_first() {
     let got = common::hit_ids(c, "Create a pull request.", &opts);
     assert_eq!(got, ["git.pullRequests.create"]);
 }
+
+/// Siblings whose summaries differ only in a plural or an article match a query that is
+/// one of them alike once plurals and articles are set aside; the one it quotes word for
+/// word comes first, each way round.
+#[test]
+fn a_summary_quoted_word_for_word_beats_its_plural_sibling() {
+    let c = catalog();
+    let opts = SearchOptions {
+        limit: 1,
+        ..SearchOptions::default()
+    };
+    for (query, want) in [
+        (
+            "Set role assignment on a resource",
+            "securityRoles.roleassignments.setRoleAssignment",
+        ),
+        (
+            "Set role assignments on a resource",
+            "securityRoles.roleassignments.setRoleAssignments",
+        ),
+        (
+            "Update the service endpoint",
+            "serviceEndpoint.endpoints.updateServiceEndpoint",
+        ),
+        (
+            "Update the service endpoints.",
+            "serviceEndpoint.endpoints.updateServiceEndpoints",
+        ),
+        (
+            "Retrieve all comments associated with a specific thread in a pull request.",
+            "git.pullRequestThreadComments.list",
+        ),
+        (
+            "Retrieve a comment associated with a specific thread in a pull request.",
+            "git.pullRequestThreadComments.get",
+        ),
+        (
+            "Get an iterations chart image.",
+            "work.chartimages.getIterationsChartImage",
+        ),
+        (
+            "Get an iteration chart image.",
+            "work.chartimages.getIterationChartImage",
+        ),
+    ] {
+        let got = common::hit_ids(c, query, &opts);
+        assert_eq!(got, [want], "{query:?}");
+    }
+}
