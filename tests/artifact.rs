@@ -1059,6 +1059,46 @@ fn a_summary_as_the_query_finds_its_operation_first() {
     assert_eq!(got, ["git.pullRequests.create"]);
 }
 
+/// An update or a deletion of several things, no key given, is the batch on the collection;
+/// of one thing, the item's own operation.
+#[test]
+fn a_plural_object_updates_the_collection() {
+    let c = catalog();
+    let opts = SearchOptions {
+        limit: 1,
+        ..SearchOptions::default()
+    };
+    for (query, want) in [
+        (
+            "update secure files",
+            "distributedTask.taskAgent.securefiles.updateSecureFiles",
+        ),
+        (
+            "update a secure file",
+            "distributedTask.taskAgent.securefiles.updateSecureFile",
+        ),
+        (
+            "replace dashboards of a team",
+            "dashboard.dashboards.replaceDashboards",
+        ),
+        (
+            "replace a dashboard",
+            "dashboard.dashboards.replaceDashboard",
+        ),
+        (
+            "update user entitlements",
+            "memberEntitlementManagement.userEntitlements.updateUserEntitlements",
+        ),
+        (
+            "update a user entitlement",
+            "memberEntitlementManagement.userEntitlements.updateUserEntitlement",
+        ),
+    ] {
+        let got = common::hit_ids(c, query, &opts);
+        assert_eq!(got, [want], "{query:?}");
+    }
+}
+
 /// Siblings whose summaries differ only in a plural or an article match a query that is
 /// one of them alike once plurals and articles are set aside; the one it quotes word for
 /// word comes first, each way round.

@@ -38,6 +38,10 @@ const W_HEAD: f32 = 0.10;
 const W_OBJECT: f32 = 0.15;
 const W_METHOD: f32 = 0.05;
 const W_METHOD_MISMATCH: f32 = -0.10;
+/// A read's shape against the path's end; an update's or a deletion's too, where a plural
+/// object with no key names the batch on the collection ("update secure files":
+/// `PATCH securefiles`, not `securefiles/{id}`). A creation posts one item to the collection
+/// either way, so its path says nothing.
 const W_SHAPE: f32 = 0.10;
 /// A query for several things, no key given: the read of one item yields ("service hook
 /// subscriptions": the list, not `subscriptions/{subscriptionId}`). A penalty for every
@@ -516,6 +520,11 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
         } else if shape == Shape::Collection && !q.keyed {
             score += W_SHAPE_MISMATCH;
         }
+    } else if matches!(q.action, Some(Action::Update | Action::Delete))
+        && method != "GET"
+        && q.shape == Some(if item { Shape::Item } else { Shape::Collection })
+    {
+        score += W_SHAPE;
     }
     score
 }
