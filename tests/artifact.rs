@@ -1085,6 +1085,9 @@ fn a_plural_object_updates_the_collection() {
             "replace a dashboard",
             "dashboard.dashboards.replaceDashboard",
         ),
+        // "Updates a build." is this query's summary only with plurals set aside.
+        ("update builds", "build.builds.updateBuilds"),
+        ("update a build", "build.builds.updateBuild"),
         (
             "update user entitlements",
             "memberEntitlementManagement.userEntitlements.updateUserEntitlements",

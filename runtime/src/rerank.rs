@@ -56,6 +56,9 @@ const W_LOOKUP: f32 = -0.05;
 const W_OLD: f32 = -0.2;
 /// The query is an operation's summary, word for word once articles, case, punctuation and
 /// plurals are set aside: that operation wins ("An exact or near-exact summary match").
+/// Its last word keeps its number: "update builds" is not "Updates a build." (the 402
+/// operations whose name's words no other shares, searched by them, hybrid: first 0.766
+/// -> 0.776; the three benchmark files equal in every mode).
 const W_SUMMARY: f32 = 0.5;
 /// ... and word for word as written, plurals and articles included: of two siblings whose
 /// summaries differ in a plural or an article ("Set role assignment on a resource" / "Set
@@ -256,6 +259,11 @@ fn content(text: &str) -> Vec<String> {
         .filter(|w| !STOP.contains(&w.as_str()))
         .map(|w| singular(&w))
         .collect()
+}
+
+/// The last word of `words` that is not a stop word, as written (its number kept).
+fn last_content(words: &[String]) -> Option<&String> {
+    words.iter().rfind(|w| !STOP.contains(&w.as_str()))
 }
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
@@ -464,7 +472,10 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     if !v.is_empty() && v.as_slice() < newest {
         score += W_OLD;
     }
-    if q.content.len() >= 2 && q.content == content(op.summary()) {
+    if q.content.len() >= 2
+        && q.content == content(op.summary())
+        && last_content(&q.verbatim) == last_content(&words(op.summary()).collect::<Vec<_>>())
+    {
         score += W_SUMMARY;
         if words(op.summary()).eq(q.verbatim.iter().cloned()) {
             score += W_VERBATIM;
