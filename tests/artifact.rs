@@ -314,6 +314,38 @@ fn bench_command_reports_every_figure() {
     assert!(m["p50Ms"].as_f64().unwrap() > 0.0);
 }
 
+/// `opcat bench --from-catalog`: the queries the catalog writes itself, one per operation
+/// whose summary or name's words no other shares; a file and a kind together are refused.
+#[test]
+fn bench_writes_queries_from_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifact = dir.path().join("azure-devops.opcat");
+    std::fs::write(&artifact, bytes()).unwrap();
+    let bench = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_opcat"))
+            .args(["bench", "--json", "--repeat", "1", "--modes", "bm25"])
+            .args(extra)
+            .arg("--catalog")
+            .arg(&artifact)
+            .output()
+            .unwrap()
+    };
+    for (kind, at_least, first) in [("summaries", 900, 0.95), ("names", 350, 0.7)] {
+        let out = bench(&["--from-catalog", kind]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(v["queries"].as_u64().unwrap() >= at_least, "{kind}: {v}");
+        let r1 = v["modes"][0]["recallAt1"].as_f64().unwrap();
+        assert!(r1 >= first, "{kind}: {r1}");
+    }
+    let out = bench(&["--from-catalog", "names", "--queries", "x.jsonl"]);
+    assert!(!out.status.success());
+}
+
 #[test]
 fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
     // The git area in every version folder (4.1 ... 7.2 and the on-premises ones).

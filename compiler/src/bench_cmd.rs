@@ -1,6 +1,7 @@
-//! `opcat bench`: the offline search benchmark. Runs a JSONL query set against the artifact
-//! in each ranking mode and reports primary Recall@1/5/10, MRR@10, recall@10 of the
-//! expected ids, and query latency percentiles.
+//! `opcat bench`: the offline search benchmark. Runs a JSONL query set (or one the catalog
+//! writes itself: each operation's summary or name words) against the artifact in each
+//! ranking mode and reports primary Recall@1/5/10, MRR@10, recall@10 of the expected ids,
+//! and query latency percentiles.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use opcat_compiler::output::{BenchMiss, BenchMode, BenchOutput};
 use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 use serde::Deserialize;
@@ -20,8 +21,19 @@ pub struct BenchArgs {
     /// Query set, one JSON object per line:
     /// `{"query": "...", "expected": ["<id>", ...], "primary": "<id>"}`; an id is a catalog
     /// id, an alias, or `<spec file>#<operationId>`.
-    #[arg(long, value_name = "FILE.jsonl")]
-    queries: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE.jsonl",
+        required_unless_present = "from_catalog"
+    )]
+    queries: Option<PathBuf>,
+    /// Instead of a file, queries the catalog writes itself: every operation whose summary
+    /// (`summaries`, three words or more) or whose name's words (`names`: `getBuildChanges`
+    /// -> "get build changes", two words or more) no other operation shares, searched by
+    /// them and expected first. A check of "an exact summary match wins", not a benchmark
+    /// of how people ask.
+    #[arg(long, value_name = "KIND", conflicts_with = "queries")]
+    from_catalog: Option<Generated>,
     /// Ranking modes to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "bm25,dense,hybrid")]
     modes: Vec<SearchMode>,
@@ -64,14 +76,76 @@ struct Query {
     expected: Vec<usize>,
 }
 
+/// The query sets [`BenchArgs::from_catalog`] writes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Generated {
+    Summaries,
+    Names,
+}
+
+/// One query per operation id whose text (per `kind`) no other id shares, its newest
+/// version expected first; in catalog order.
+fn generated(catalog: &Catalog, kind: Generated) -> Vec<Query> {
+    let text_of = |op: &opcat_runtime::Operation<'_>| -> Option<String> {
+        let text = match kind {
+            Generated::Summaries => op.summary().trim().to_string(),
+            Generated::Names => {
+                let name = op.id().rsplit('.').next().unwrap_or_default();
+                opcat_runtime::dense::text_words(name).join(" ")
+            }
+        };
+        let least = match kind {
+            Generated::Summaries => 3,
+            Generated::Names => 2,
+        };
+        (text.split_whitespace().count() >= least).then_some(text)
+    };
+    let mut ids: Vec<&str> = catalog.operations().map(|op| op.id()).collect();
+    ids.dedup();
+    let mut by_text: std::collections::BTreeMap<String, Vec<usize>> = Default::default();
+    let mut order = Vec::new();
+    for id in ids {
+        let Some(op) = catalog.operation(id) else {
+            continue;
+        };
+        if let Some(text) = text_of(&op) {
+            let seen = by_text.entry(text.to_lowercase()).or_default();
+            if !seen.contains(&op.index()) {
+                seen.push(op.index());
+                order.push((text, op.index()));
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter(|(text, _)| by_text[&text.to_lowercase()].len() == 1)
+        .map(|(text, i)| Query {
+            text,
+            primary: i,
+            expected: vec![i],
+        })
+        .collect()
+}
+
 /// The cut-offs reported.
 const TOP: usize = 10;
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let catalog = open(&args.catalog)?;
-    let queries = load(&args.queries, &catalog)?;
+    let (queries, source) = match (&args.queries, args.from_catalog) {
+        (Some(path), _) => (load(path, &catalog)?, path.display().to_string()),
+        (None, Some(kind)) => (
+            generated(&catalog, kind),
+            format!(
+                "the catalog's {}",
+                kind.to_possible_value()
+                    .map_or_else(String::new, |v| v.get_name().to_string())
+            ),
+        ),
+        (None, None) => bail!("give --queries FILE or --from-catalog KIND"),
+    };
     if queries.is_empty() {
-        bail!("{}: no queries", args.queries.display());
+        bail!("{source}: no queries");
     }
     let mut modes = Vec::new();
     for &mode in &args.modes {
@@ -120,9 +194,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{} queries from {}, {} operations",
+        "{} queries from {source}, {} operations",
         out.queries,
-        args.queries.display(),
         catalog.len()
     );
     println!(
