@@ -1134,6 +1134,30 @@ fn a_plural_object_updates_the_collection() {
     }
 }
 
+/// A query that is an operation's name in words finds it, not the resource its words name
+/// (`workitems`) nor the item's read.
+#[test]
+fn a_name_in_words_finds_its_operation() {
+    let c = catalog();
+    let opts = SearchOptions {
+        limit: 1,
+        ..SearchOptions::default()
+    };
+    for (query, want) in [
+        ("destroy work item", "wit.recyclebin.destroyWorkItem"),
+        ("restore work item", "wit.recyclebin.restoreWorkItem"),
+        (
+            "get deleted work items",
+            "wit.recyclebin.getDeletedWorkItems",
+        ),
+        ("get work items batch", "wit.workItems.getWorkItemsBatch"),
+        ("delete work items", "wit.workItems.deleteWorkItems"),
+    ] {
+        let got = common::hit_ids(c, query, &opts);
+        assert_eq!(got, [want], "{query:?}");
+    }
+}
+
 /// Siblings whose summaries differ only in a plural or an article match a query that is
 /// one of them alike once plurals and articles are set aside; the one it quotes word for
 /// word comes first, each way round.
