@@ -363,7 +363,14 @@ fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
     let versions: std::collections::BTreeSet<&str> =
         catalog.operations().map(|o| o.version()).collect();
     assert!(versions.len() > 5, "{versions:?}");
-    for query in ["list pull requests", "get a repository", "create a push"] {
+    // "get pull request by id" is an operationId of the older folders only (5.2 and
+    // before): its exact hit is the id's newest version too, and comes once.
+    for query in [
+        "list pull requests",
+        "get a repository",
+        "create a push",
+        "get pull request by id",
+    ] {
         let result = catalog
             .search(
                 query,

@@ -357,7 +357,19 @@ impl Catalog {
             });
         }
         let mut hits: Vec<Hit<'_>> = Vec::new();
-        if let Some(op) = self.operation(query).filter(|o| keep(o)) {
+        // A name only older versions carry (an operationId since renamed) names the newest
+        // of those; without a version filter the hit is the id's newest version, which the
+        // rankings hold, so the id comes once.
+        let named = self.operation(query).map(|op| match opts.version {
+            Some(_) => op,
+            None => searcher
+                .newest_of
+                .get(op.index())
+                .and_then(|&n| self.operation_at(n))
+                .filter(|o| keep(o))
+                .unwrap_or(op),
+        });
+        if let Some(op) = named.filter(|o| keep(o)) {
             hits.push(Hit {
                 op,
                 score: f32::INFINITY,
@@ -369,7 +381,7 @@ impl Catalog {
                 break;
             }
             // Each id is already its newest version (`newest_only`) unless a version was
-            // asked for; the exact-name hit may come again.
+            // asked for; the exact-name hit comes again in the rankings.
             let Some(op) = self.operation_at(index) else {
                 continue;
             };
