@@ -422,6 +422,62 @@ fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
     }
 }
 
+/// The on-premises specs (`azure-devops-server-*/feed-onprem.json`) give their operations
+/// ids of their own, twins of the cloud's with the same summaries: in a catalog of every
+/// version a query is the cloud's, unless a version filter asks for the server's.
+#[test]
+fn an_on_premises_twin_yields_to_the_cloud_operation() {
+    let specs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        common::azure_specs().join("artifacts"),
+        specs.path().join("artifacts"),
+    )
+    .unwrap();
+    let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
+    let contracts = opcat_compiler::render::render_catalog(
+        &build.catalog,
+        &opcat_compiler::render::RenderOptions::default(),
+    );
+    let bytes =
+        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    let catalog = Catalog::from_bytes(&bytes).unwrap();
+    let on_prem = |v: &str| v.starts_with("azure-devops-server");
+    for query in [
+        "Get details about a specific package.",
+        "Update the permissions on a feed.",
+        "Remove a feed and all its packages.",
+    ] {
+        // The twin is there: an on-premises operation whose summary is the query.
+        assert!(
+            catalog
+                .operations()
+                .any(|o| on_prem(o.version()) && o.summary() == query),
+            "{query}: no on-premises twin"
+        );
+        let first = |version: Option<&str>| {
+            let result = catalog
+                .search(
+                    query,
+                    &SearchOptions {
+                        version: version.map(Into::into),
+                        ..SearchOptions::default()
+                    },
+                )
+                .unwrap();
+            let hit = &result.hits[0].op;
+            (hit.id(), hit.version(), hit.summary())
+        };
+        let (id, version, summary) = first(None);
+        assert_eq!((version, summary), ("7.2", query), "{query}: {id}");
+        let (id, version, summary) = first(Some("azure-devops-server-7.1"));
+        assert_eq!(
+            (version, summary),
+            ("azure-devops-server-7.1", query),
+            "{query}: {id}"
+        );
+    }
+}
+
 /// One query per vocabulary entry (`opcat_runtime::glossary::TERMS`), in the product's
 /// words, with the operations that answer it: each must be in the top 5. Written from
 /// general Azure DevOps knowledge, not taken from a benchmark file.

@@ -52,7 +52,12 @@ const W_SHAPE_MISMATCH: f32 = -0.05;
 /// the query gives no ids or names.
 const W_LOOKUP: f32 = -0.05;
 /// An operation of a version older than the catalog's newest (an area left behind, such
-/// as `processDefinitions` 4.1 beside `processes` 7.2) yields to current ones.
+/// as `processDefinitions` 4.1 beside `processes` 7.2) yields to current ones; so does an
+/// on-premises one (`azure-devops-server-7.1`) in a catalog that holds numbered versions:
+/// its spec (`feed-onprem.json`) gives its operations ids of their own, twins of the
+/// cloud's (`artifacts.artifactDetails.getPackage` beside
+/// `artifacts.feed.artifactDetails.getPackage`), and a query is the cloud's unless its
+/// version filter says otherwise.
 const W_OLD: f32 = -0.2;
 /// The query is an operation's summary, word for word once articles, case, punctuation and
 /// plurals are set aside: that operation wins ("An exact or near-exact summary match").
@@ -489,7 +494,11 @@ pub fn version_key(v: &str) -> Vec<u32> {
 pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
     let mut score = 0.0;
     let v = version_key(op.version());
-    let old = !v.is_empty() && v.as_slice() < newest;
+    let old = if v.is_empty() {
+        !newest.is_empty()
+    } else {
+        v.as_slice() < newest
+    };
     if old {
         score += W_OLD;
     }
