@@ -478,6 +478,82 @@ fn an_on_premises_twin_yields_to_the_cloud_operation() {
     }
 }
 
+/// An operation a later version renamed (same area, method and path, another id) is shown
+/// as its newest twin: `distributedTask.pools.getAgentPools` (5.1 to 6.0, tags since
+/// changed) is `distributedTask.taskAgent.pools.getAgentPools` from 6.1 on. Where a version
+/// has two operations on one path, only the same operationId is a twin.
+#[test]
+fn an_operation_renamed_by_a_later_version_is_shown_as_its_newest_twin() {
+    let specs = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        common::azure_specs().join("distributedTask"),
+        specs.path().join("distributedTask"),
+    )
+    .unwrap();
+    let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
+    let contracts = opcat_compiler::render::render_catalog(
+        &build.catalog,
+        &opcat_compiler::render::RenderOptions::default(),
+    );
+    let bytes =
+        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    let catalog = Catalog::from_bytes(&bytes).unwrap();
+    let in_version = |id: &str, version: &str| {
+        catalog
+            .operations()
+            .find(|o| o.id() == id && o.version() == version)
+            .unwrap_or_else(|| panic!("{id} {version}"))
+    };
+    let current = |id: &str, version: &str| {
+        let op = catalog.current(&in_version(id, version)).unwrap();
+        (op.id(), op.version())
+    };
+    let twin = ("distributedTask.taskAgent.pools.getAgentPools", "7.2");
+    assert_eq!(current("distributedTask.pools.getAgentPools", "6.0"), twin);
+    assert_eq!(current("distributedTask.pools.getAgentPools", "5.1"), twin);
+    // The list by ids shares the path: it is the twin of the old list by ids only.
+    assert_eq!(
+        current("distributedTask.pools.getAgentPoolsByIds", "6.0"),
+        ("distributedTask.taskAgent.pools.getAgentPoolsByIds", "7.2")
+    );
+    // 7.1 holds `agents.get` and `agents.getPoolPermission` on one path; 7.2 only the
+    // first: the permission read has no twin.
+    assert_eq!(
+        current("distributedTask.taskAgent.agents.getPoolPermission", "7.1"),
+        ("distributedTask.taskAgent.agents.getPoolPermission", "7.1")
+    );
+    // "Get Agent Pools" is an operationId of 5.2: its exact hit is the twin, once.
+    let search = |query: &str, version: Option<&str>| {
+        let result = catalog
+            .search(
+                query,
+                &SearchOptions {
+                    version: version.map(Into::into),
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        result
+            .hits
+            .iter()
+            .map(|h| (h.op.id(), h.op.version()))
+            .collect::<Vec<_>>()
+    };
+    for query in ["get agent pools", "distributedTask.pools.getAgentPools"] {
+        let hits = search(query, None);
+        assert_eq!(hits[0], twin, "{query}: {hits:?}");
+        assert!(
+            !hits
+                .iter()
+                .any(|h| h.0 == "distributedTask.pools.getAgentPools"),
+            "{query}: {hits:?}"
+        );
+    }
+    // A version filter still gives that version's own operation.
+    let hits = search("get agent pools", Some("6.0"));
+    assert_eq!(hits[0], ("distributedTask.pools.getAgentPools", "6.0"));
+}
+
 /// One query per vocabulary entry (`opcat_runtime::glossary::TERMS`), in the product's
 /// words, with the operations that answer it: each must be in the top 5. Written from
 /// general Azure DevOps knowledge, not taken from a benchmark file.

@@ -83,8 +83,9 @@ enum Generated {
     Names,
 }
 
-/// One query per operation id whose text (per `kind`) no other id shares, its newest
-/// version expected first; in catalog order.
+/// One query per operation id whose text (per `kind`) no other id shares, the operation a
+/// search shows for the id expected first (its newest version, or the newer twin it was
+/// renamed to: [`Catalog::current`]); in catalog order.
 fn generated(catalog: &Catalog, kind: Generated) -> Vec<Query> {
     let text_of = |op: &opcat_runtime::Operation<'_>| -> Option<String> {
         let text = match kind {
@@ -109,10 +110,12 @@ fn generated(catalog: &Catalog, kind: Generated) -> Vec<Query> {
             continue;
         };
         if let Some(text) = text_of(&op) {
+            // Expected: what a search shows for the id (a renamed one's current twin).
+            let shown = catalog.current(&op).map_or(op.index(), |o| o.index());
             let seen = by_text.entry(text.to_lowercase()).or_default();
-            if !seen.contains(&op.index()) {
-                seen.push(op.index());
-                order.push((text, op.index()));
+            if !seen.contains(&shown) {
+                seen.push(shown);
+                order.push((text, shown));
             }
         }
     }

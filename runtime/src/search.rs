@@ -154,6 +154,99 @@ pub(crate) struct Search {
     by_version: OnceLock<HashMap<(usize, u32), usize>>,
 }
 
+/// `by_id` (each operation's id's newest version) carried on to a newer twin of another
+/// id: an operation a later version renamed (`distributedTask.pools.getAgentPools` of 6.0
+/// is `distributedTask.taskAgent.pools.getAgentPools` from 6.1, its spec file's tags
+/// changed) or an on-premises spec's (`feed-onprem.json`: `artifacts.artifactDetails.getPackage`
+/// beside the cloud's `artifacts.feed.artifactDetails.getPackage`). Twins are the same
+/// area, method and path, parameter names aside (`{collection}` for `{organization}`), in
+/// the newest version holding that path; where either version has several operations on
+/// it (`getAgentPools` and `getAgentPoolsByIds`; 7.1's `agents.getPoolPermission` beside
+/// `agents.get`), the one of the same operationId, and none if that does not tell.
+fn twins(catalog: &Catalog, by_id: Vec<usize>) -> Vec<usize> {
+    use std::hash::{BuildHasher, Hasher};
+    // Versions in order (cloud above on-premises, then by number), by label: an operation's
+    // version is a label, and there are a few dozen of them.
+    let mut labels: Vec<u32> = catalog
+        .operations()
+        .map(|o| o.op.version.to_native())
+        .collect();
+    labels.sort_unstable();
+    labels.dedup();
+    labels.sort_by_cached_key(|&l| {
+        let key = rerank::version_key(
+            catalog
+                .data()
+                .labels
+                .get(l as usize)
+                .map_or("", |s| s.as_str()),
+        );
+        (!key.is_empty(), key)
+    });
+    let order: HashMap<u32, u32> = labels.iter().zip(0..).map(|(&l, i)| (l, i)).collect();
+    // (shape, version's order, operation), shape hashed: area, method and the path's
+    // segments, a parameter's name left out.
+    let hasher = foldhash::fast::FixedState::with_seed(0);
+    let mut all: Vec<(u64, u32, usize)> = catalog
+        .operations()
+        .map(|o| {
+            let mut h = hasher.build_hasher();
+            h.write(o.area().as_bytes());
+            h.write_u8(0);
+            h.write(o.method().as_bytes());
+            for seg in o.path().split('/') {
+                h.write_u8(b'/');
+                if !seg.starts_with('{') {
+                    for b in seg.bytes() {
+                        h.write_u8(b.to_ascii_lowercase());
+                    }
+                }
+            }
+            let version = order.get(&o.op.version.to_native()).copied().unwrap_or(0);
+            (h.finish(), version, o.index())
+        })
+        .collect();
+    all.sort_unstable();
+    // For each operation older than the newest version holding its shape, that version's
+    // twin of it.
+    let mut twin: HashMap<usize, usize> = HashMap::new();
+    for group in all.chunk_by(|a, b| a.0 == b.0) {
+        let Some(&(_, best, _)) = group.last() else {
+            continue;
+        };
+        let newer: Vec<usize> = group.iter().filter(|g| g.1 == best).map(|g| g.2).collect();
+        for own in group.chunk_by(|a, b| a.1 == b.1) {
+            if own[0].1 == best {
+                break;
+            }
+            for &(_, _, i) in own {
+                let operation_id = |i: usize| catalog.operation_at(i).map(|o| o.operation_id());
+                // Of several operations on that path, in either version (a list and a
+                // list by ids), the one of the same operationId.
+                let same: Vec<usize> = match newer.as_slice() {
+                    [t] if own.len() == 1 => vec![*t],
+                    _ => newer
+                        .iter()
+                        .copied()
+                        .filter(|&t| operation_id(t) == operation_id(i))
+                        .collect(),
+                };
+                if let [t] = same.as_slice() {
+                    twin.insert(i, *t);
+                }
+            }
+        }
+    }
+    by_id
+        .iter()
+        .map(|&n| match twin.get(&n) {
+            // The twin as its own id's newest version, should a later one have moved.
+            Some(&t) => by_id.get(t).copied().unwrap_or(t),
+            None => n,
+        })
+        .collect()
+}
+
 impl Search {
     fn open(catalog: &Catalog) -> Result<Search, Error> {
         let index: Index = index::open(catalog.index_files())?;
@@ -183,7 +276,7 @@ impl Search {
         // per id (not per version); a catalog of one version needs none.
         let newest_of = if spread > 1 {
             let mut newest: HashMap<&str, Option<usize>> = HashMap::with_capacity(ids.len());
-            catalog
+            let by_id: Vec<usize> = catalog
                 .operations()
                 .map(|o| {
                     newest
@@ -191,7 +284,8 @@ impl Search {
                         .or_insert_with(|| catalog.operation(o.id()).map(|n| n.index()))
                         .unwrap_or(o.index())
                 })
-                .collect()
+                .collect();
+            twins(catalog, by_id)
         } else {
             Vec::new()
         };
@@ -263,6 +357,18 @@ impl Catalog {
             .get_or_init(|| guard(|| Search::open(self)).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(|m| Error::Index { message: m.clone() })
+    }
+
+    /// The operation a search without a version filter shows for `op`: its id's newest
+    /// version, or the newer twin a later version renamed it to (the same area, method
+    /// and path); `op` itself in a catalog of one version.
+    pub fn current<'a>(&'a self, op: &Operation<'a>) -> Result<Operation<'a>, Error> {
+        let searcher = self.searcher()?;
+        Ok(searcher
+            .newest_of
+            .get(op.index())
+            .and_then(|&n| self.operation_at(n))
+            .unwrap_or(*op))
     }
 
     /// Searches operations: BM25 over names, summaries, paths, parameter and response
