@@ -346,19 +346,37 @@ fn bench_writes_queries_from_the_catalog() {
     assert!(!out.status.success());
 }
 
-#[test]
-fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
-    // The git area in every version folder (4.1 ... 7.2 and the on-premises ones).
+/// An artifact of one area of the Azure DevOps specs in every version folder (numbered
+/// and on-premises), no embeddings.
+fn all_versions_of(area: &str) -> Vec<u8> {
     let specs = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(common::azure_specs().join("git"), specs.path().join("git"))
-        .unwrap();
+    std::os::unix::fs::symlink(common::azure_specs().join(area), specs.path().join(area)).unwrap();
     let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
     let contracts = opcat_compiler::render::render_catalog(
         &build.catalog,
         &opcat_compiler::render::RenderOptions::default(),
     );
-    let bytes =
-        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap()
+}
+
+/// The operations a search finds, with a version filter or without.
+fn hits_in<'a>(
+    catalog: &'a Catalog,
+    query: &str,
+    version: Option<&str>,
+) -> Vec<opcat_runtime::Operation<'a>> {
+    let opts = SearchOptions {
+        version: version.map(Into::into),
+        ..SearchOptions::default()
+    };
+    let result = catalog.search(query, &opts).unwrap();
+    result.hits.iter().map(|h| h.op).collect()
+}
+
+#[test]
+fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
+    // The git area in every version folder (4.1 ... 7.2 and the on-premises ones).
+    let bytes = all_versions_of("git");
     let catalog = Catalog::from_bytes(&bytes).unwrap();
     let versions: std::collections::BTreeSet<&str> =
         catalog.operations().map(|o| o.version()).collect();
@@ -427,19 +445,7 @@ fn an_all_versions_catalog_returns_each_id_once_in_its_newest_version() {
 /// version a query is the cloud's, unless a version filter asks for the server's.
 #[test]
 fn an_on_premises_twin_yields_to_the_cloud_operation() {
-    let specs = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(
-        common::azure_specs().join("artifacts"),
-        specs.path().join("artifacts"),
-    )
-    .unwrap();
-    let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
-    let contracts = opcat_compiler::render::render_catalog(
-        &build.catalog,
-        &opcat_compiler::render::RenderOptions::default(),
-    );
-    let bytes =
-        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    let bytes = all_versions_of("artifacts");
     let catalog = Catalog::from_bytes(&bytes).unwrap();
     let on_prem = |v: &str| v.starts_with("azure-devops-server");
     for query in [
@@ -455,16 +461,7 @@ fn an_on_premises_twin_yields_to_the_cloud_operation() {
             "{query}: no on-premises twin"
         );
         let first = |version: Option<&str>| {
-            let result = catalog
-                .search(
-                    query,
-                    &SearchOptions {
-                        version: version.map(Into::into),
-                        ..SearchOptions::default()
-                    },
-                )
-                .unwrap();
-            let hit = &result.hits[0].op;
+            let hit = hits_in(&catalog, query, version)[0];
             (hit.id(), hit.version(), hit.summary())
         };
         let (id, version, summary) = first(None);
@@ -484,19 +481,7 @@ fn an_on_premises_twin_yields_to_the_cloud_operation() {
 /// has two operations on one path, only the same operationId is a twin.
 #[test]
 fn an_operation_renamed_by_a_later_version_is_shown_as_its_newest_twin() {
-    let specs = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(
-        common::azure_specs().join("distributedTask"),
-        specs.path().join("distributedTask"),
-    )
-    .unwrap();
-    let build = common::build(specs.path().to_path_buf(), VersionSelect::All);
-    let contracts = opcat_compiler::render::render_catalog(
-        &build.catalog,
-        &opcat_compiler::render::RenderOptions::default(),
-    );
-    let bytes =
-        opcat_compiler::emit::artifact(&build.catalog, &contracts, "azure-devops", "test").unwrap();
+    let bytes = all_versions_of("distributedTask");
     let catalog = Catalog::from_bytes(&bytes).unwrap();
     let in_version = |id: &str, version: &str| {
         catalog
@@ -524,19 +509,9 @@ fn an_operation_renamed_by_a_later_version_is_shown_as_its_newest_twin() {
     );
     // "Get Agent Pools" is an operationId of 5.2: its exact hit is the twin, once.
     let search = |query: &str, version: Option<&str>| {
-        let result = catalog
-            .search(
-                query,
-                &SearchOptions {
-                    version: version.map(Into::into),
-                    ..SearchOptions::default()
-                },
-            )
-            .unwrap();
-        result
-            .hits
+        hits_in(&catalog, query, version)
             .iter()
-            .map(|h| (h.op.id(), h.op.version()))
+            .map(|o| (o.id(), o.version()))
             .collect::<Vec<_>>()
     };
     for query in ["get agent pools", "distributedTask.pools.getAgentPools"] {
@@ -1230,16 +1205,23 @@ fn a_summary_as_the_query_finds_its_operation_first() {
     assert_eq!(got, ["git.pullRequests.create"]);
 }
 
-/// An update or a deletion of several things, no key given, is the batch on the collection;
-/// of one thing, the item's own operation.
-#[test]
-fn a_plural_object_updates_the_collection() {
-    let c = catalog();
+/// Each query's first hit in the latest catalog is the operation given.
+fn first_hits(cases: &[(&str, &str)]) {
     let opts = SearchOptions {
         limit: 1,
         ..SearchOptions::default()
     };
-    for (query, want) in [
+    for (query, want) in cases {
+        let got = common::hit_ids(catalog(), query, &opts);
+        assert_eq!(got, [*want], "{query:?}");
+    }
+}
+
+/// An update or a deletion of several things, no key given, is the batch on the collection;
+/// of one thing, the item's own operation.
+#[test]
+fn a_plural_object_updates_the_collection() {
+    first_hits(&[
         (
             "update secure files",
             "distributedTask.taskAgent.securefiles.updateSecureFiles",
@@ -1267,22 +1249,14 @@ fn a_plural_object_updates_the_collection() {
             "update a user entitlement",
             "memberEntitlementManagement.userEntitlements.updateUserEntitlement",
         ),
-    ] {
-        let got = common::hit_ids(c, query, &opts);
-        assert_eq!(got, [want], "{query:?}");
-    }
+    ]);
 }
 
 /// A query that is an operation's name in words finds it, not the resource its words name
 /// (`workitems`) nor the item's read.
 #[test]
 fn a_name_in_words_finds_its_operation() {
-    let c = catalog();
-    let opts = SearchOptions {
-        limit: 1,
-        ..SearchOptions::default()
-    };
-    for (query, want) in [
+    first_hits(&[
         ("destroy work item", "wit.recyclebin.destroyWorkItem"),
         ("restore work item", "wit.recyclebin.restoreWorkItem"),
         (
@@ -1291,10 +1265,7 @@ fn a_name_in_words_finds_its_operation() {
         ),
         ("get work items batch", "wit.workItems.getWorkItemsBatch"),
         ("delete work items", "wit.workItems.deleteWorkItems"),
-    ] {
-        let got = common::hit_ids(c, query, &opts);
-        assert_eq!(got, [want], "{query:?}");
-    }
+    ]);
 }
 
 /// Siblings whose summaries differ only in a plural or an article match a query that is
@@ -1302,12 +1273,7 @@ fn a_name_in_words_finds_its_operation() {
 /// word comes first, each way round.
 #[test]
 fn a_summary_quoted_word_for_word_beats_its_plural_sibling() {
-    let c = catalog();
-    let opts = SearchOptions {
-        limit: 1,
-        ..SearchOptions::default()
-    };
-    for (query, want) in [
+    first_hits(&[
         (
             "Set role assignment on a resource",
             "securityRoles.roleassignments.setRoleAssignment",
@@ -1340,8 +1306,5 @@ fn a_summary_quoted_word_for_word_beats_its_plural_sibling() {
             "Get an iteration chart image.",
             "work.chartimages.getIterationChartImage",
         ),
-    ] {
-        let got = common::hit_ids(c, query, &opts);
-        assert_eq!(got, [want], "{query:?}");
-    }
+    ]);
 }
