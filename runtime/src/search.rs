@@ -164,7 +164,7 @@ pub(crate) struct Search {
 /// it (`getAgentPools` and `getAgentPoolsByIds`; 7.1's `agents.getPoolPermission` beside
 /// `agents.get`), the one of the same operationId, and none if that does not tell.
 fn twins(catalog: &Catalog, by_id: Vec<usize>) -> Vec<usize> {
-    use std::hash::{BuildHasher, Hasher};
+    use std::hash::BuildHasher;
     // Versions in order (cloud above on-premises, then by number), by label: an operation's
     // version is a label, and there are a few dozen of them.
     let mut labels: Vec<u32> = catalog
@@ -186,24 +186,30 @@ fn twins(catalog: &Catalog, by_id: Vec<usize>) -> Vec<usize> {
     let order: HashMap<u32, u32> = labels.iter().zip(0..).map(|(&l, i)| (l, i)).collect();
     // (shape, version's order, operation), shape hashed: area, method and the path's
     // segments, a parameter's name left out.
+    // Versions of an operation share one stored text of an equal path (the artifact
+    // keeps equal texts once): a path is split and hashed once per text.
     let hasher = foldhash::fast::FixedState::with_seed(0);
+    let mut text = Vec::new();
+    let mut of_text: HashMap<(*const u8, &str, &str), u64> = HashMap::new();
     let mut all: Vec<(u64, u32, usize)> = catalog
         .operations()
         .map(|o| {
-            let mut h = hasher.build_hasher();
-            h.write(o.area().as_bytes());
-            h.write_u8(0);
-            h.write(o.method().as_bytes());
-            for seg in o.path().split('/') {
-                h.write_u8(b'/');
-                if !seg.starts_with('{') {
-                    for b in seg.bytes() {
-                        h.write_u8(b.to_ascii_lowercase());
+            let key = (o.path().as_ptr(), o.area(), o.method());
+            let shape = *of_text.entry(key).or_insert_with(|| {
+                text.clear();
+                text.extend_from_slice(o.area().as_bytes());
+                text.push(0);
+                text.extend_from_slice(o.method().as_bytes());
+                for seg in o.path().split('/') {
+                    text.push(b'/');
+                    if !seg.starts_with('{') {
+                        text.extend(seg.bytes().map(|b| b.to_ascii_lowercase()));
                     }
                 }
-            }
+                hasher.hash_one(&text)
+            });
             let version = order.get(&o.op.version.to_native()).copied().unwrap_or(0);
-            (h.finish(), version, o.index())
+            (shape, version, o.index())
         })
         .collect();
     all.sort_unstable();
