@@ -489,16 +489,21 @@ pub fn version_key(v: &str) -> Vec<u32> {
     v.split('.').map_while(|n| n.parse().ok()).collect()
 }
 
+/// A version's place among others: cloud (numbered) versions above on-premises ones, then
+/// by number ([`version_key`]).
+pub type VersionRank = (bool, Vec<u32>);
+
+/// The [`VersionRank`] of a version folder.
+pub fn version_rank(v: &str) -> VersionRank {
+    let key = version_key(v);
+    (!key.is_empty(), key)
+}
+
 /// How well `op` fits the query's structure: a sum of weighted features, 0 for no signal.
-/// `newest` is the catalog's newest version ([`version_key`]).
-pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
+/// `newest` is the catalog's newest version ([`version_rank`]).
+pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
     let mut score = 0.0;
-    let v = version_key(op.version());
-    let old = if v.is_empty() {
-        !newest.is_empty()
-    } else {
-        v.as_slice() < newest
-    };
+    let old = version_rank(op.version()) < *newest;
     if old {
         score += W_OLD;
     }
@@ -509,8 +514,8 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
             score += W_VERBATIM;
         }
     }
-    let name = crate::dense::text_words(op.id().rsplit('.').next().unwrap_or_default());
-    if !old && says_query(q, &name) {
+    let name = op.id().rsplit('.').next().unwrap_or_default();
+    if !old && says_query(q, &crate::dense::text_words(name)) {
         score += W_NAME;
     }
     let (literal, item) = segments(op.path());
@@ -521,7 +526,6 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &[u32]) -> f32 {
         score += W_OBJECT;
     }
     let method = op.method();
-    let name = op.id().rsplit('.').next().unwrap_or_default();
     if method == "GET"
         && !item
         && !q.keyed
@@ -833,6 +837,8 @@ mod tests {
         assert!(version_key("4.1") < version_key("7.2"));
         assert!(version_key("7.10") > version_key("7.2"));
         assert!(version_key("azure-devops-server-2020").is_empty());
+        assert!(version_rank("azure-devops-server-2020") < version_rank("4.1"));
+        assert!(version_rank("7.10") > version_rank("7.2"));
     }
 
     #[test]

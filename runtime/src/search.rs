@@ -139,8 +139,8 @@ pub(crate) struct Search {
     method: Field,
     version: Field,
     class: Field,
-    /// The catalog's newest version ([`rerank::version_key`]).
-    newest: Vec<u32>,
+    /// The catalog's newest version ([`rerank::version_rank`]).
+    newest: rerank::VersionRank,
     /// Operations per distinct id, rounded up: 1 for one version, about 10 for every
     /// version of Azure DevOps. A ranking is read this much deeper before each id is kept
     /// once, so that versions of one operation do not fill the candidates.
@@ -174,14 +174,13 @@ fn twins(catalog: &Catalog, by_id: Vec<usize>) -> Vec<usize> {
     labels.sort_unstable();
     labels.dedup();
     labels.sort_by_cached_key(|&l| {
-        let key = rerank::version_key(
+        rerank::version_rank(
             catalog
                 .data()
                 .labels
                 .get(l as usize)
                 .map_or("", |s| s.as_str()),
-        );
-        (!key.is_empty(), key)
+        )
     });
     let order: HashMap<u32, u32> = labels.iter().zip(0..).map(|(&l, i)| (l, i)).collect();
     // (shape, version's order, operation), shape hashed: area, method and the path's
@@ -221,12 +220,12 @@ fn twins(catalog: &Catalog, by_id: Vec<usize>) -> Vec<usize> {
             continue;
         };
         let newer: Vec<usize> = group.iter().filter(|g| g.1 == best).map(|g| g.2).collect();
+        let operation_id = |i: usize| catalog.operation_at(i).map(|o| o.operation_id());
         for own in group.chunk_by(|a, b| a.1 == b.1) {
             if own[0].1 == best {
                 break;
             }
             for &(_, _, i) in own {
-                let operation_id = |i: usize| catalog.operation_at(i).map(|o| o.operation_id());
                 // Of several operations on that path, in either version (a list and a
                 // list by ids), the one of the same operationId.
                 let same: Vec<usize> = match newer.as_slice() {
@@ -304,7 +303,7 @@ impl Search {
             class: index::field(&schema, "class")?,
             newest: catalog
                 .operations()
-                .map(|o| rerank::version_key(o.version()))
+                .map(|o| rerank::version_rank(o.version()))
                 .max()
                 .unwrap_or_default(),
             spread,
@@ -462,7 +461,7 @@ impl Catalog {
         };
         if opts.rerank {
             let shape = QueryShape::of(query);
-            let newest = searcher.newest.as_slice();
+            let newest = &searcher.newest;
             rerank::rerank(&mut ranked, |i| {
                 self.operation_at(i)
                     .map(|op| rerank::fit(&shape, &op, newest))
@@ -472,15 +471,10 @@ impl Catalog {
         // A name only older versions carry (an operationId since renamed) names the newest
         // of those; without a version filter the hit is the id's newest version, which the
         // rankings hold, so the id comes once.
-        let named = self.operation(query).map(|op| match opts.version {
-            Some(_) => op,
-            None => searcher
-                .newest_of
-                .get(op.index())
-                .and_then(|&n| self.operation_at(n))
-                .filter(|o| keep(o))
-                .unwrap_or(op),
-        });
+        let named = match (self.operation(query), &opts.version) {
+            (Some(op), None) => Some(Some(self.current(&op)?).filter(|o| keep(o)).unwrap_or(op)),
+            (named, _) => named,
+        };
         if let Some(op) = named.filter(|o| keep(o)) {
             hits.push(Hit {
                 op,
