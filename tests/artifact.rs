@@ -230,8 +230,47 @@ fn benchmark_query_set_names_real_operations() {
         ("queries.jsonl", 150),
         ("heldout.jsonl", 150),
         ("tuning-long.jsonl", 30),
+        ("tuning-terse.jsonl", 90),
+        ("tuning-described.jsonl", 90),
     ] {
         query_file_names_real_operations(file, least);
+    }
+}
+
+/// The held-out file stays unseen: no query of a tuning file is one of its queries, case
+/// and punctuation aside (the terse voice repeats itself: "Rename a repo.").
+#[test]
+fn tuning_files_hold_no_held_out_query() {
+    let words = |q: &str| {
+        q.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+    };
+    let queries = |file: &str| -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../benches")
+            .join(file);
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["query"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    let held: std::collections::BTreeSet<Vec<String>> =
+        queries("heldout.jsonl").iter().map(|q| words(q)).collect();
+    for file in [
+        "queries.jsonl",
+        "tuning-long.jsonl",
+        "tuning-terse.jsonl",
+        "tuning-described.jsonl",
+    ] {
+        for q in queries(file) {
+            assert!(!held.contains(&words(&q)), "{file}: `{q}` is a held-out query");
+        }
     }
 }
 
