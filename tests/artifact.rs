@@ -269,7 +269,10 @@ fn tuning_files_hold_no_held_out_query() {
         "tuning-described.jsonl",
     ] {
         for q in queries(file) {
-            assert!(!held.contains(&words(&q)), "{file}: `{q}` is a held-out query");
+            assert!(
+                !held.contains(&words(&q)),
+                "{file}: `{q}` is a held-out query"
+            );
         }
     }
 }

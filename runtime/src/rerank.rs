@@ -188,10 +188,14 @@ fn verb(word: &str) -> Option<Action> {
     Some(match word {
         "list" | "lists" | "enumerate" | "browse" => Action::List,
         "get" | "gets" | "show" | "shows" | "retrieve" | "retrieves" | "fetch" | "read"
-        | "view" | "display" | "describe" | "details" | "inspect" => Action::Get,
+        | "view" | "display" | "describe" | "details" | "inspect" | "return" => Action::Get,
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
         | "submit" | "post" | "publish" | "publishes" | "import" | "install" | "attach"
-        | "invite" => Action::Create,
+        | "invite" | "put" | "open" | "connect"
+        // A reply, a comment, a label or a tag is an item added to its collection.
+        | "reply" | "comment" | "label" | "tag" => {
+            Action::Create
+        }
         "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
         | "patch" | "replace" | "move" | "assign" | "reorder"
         // A change of state is an update of the resource in this API (a pull request is
@@ -199,14 +203,38 @@ fn verb(word: &str) -> Option<Action> {
         // reviewer's approval is a PUT of the vote).
         | "cancel" | "abandon" | "complete" | "approve" | "reject" | "lock" | "unlock"
         | "mark" | "close" | "reopen" | "pause" | "resume" | "enable" | "disable" | "stop"
-        | "vote" | "restore"
+        | "vote" | "restore" | "undelete" | "grant" | "deny" | "share"
         // Relating two work items is an update of one's relations.
         | "link" | "unlink" | "relate" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
-        | "purge" | "revoke" | "uninstall" => Action::Delete,
+        | "purge" | "revoke" | "uninstall" | "unpublish" => Action::Delete,
         "run" | "runs" | "queue" | "queues" | "trigger" | "execute" | "start" | "launch"
         | "rerun" | "retry" => Action::Run,
         _ => return None,
+    })
+}
+
+/// The action of the query's word at `i`: a first word may be a verb in the third person,
+/// as a tool's description opens ("Cancels a build", "Approves or rejects", "Modifies an
+/// existing pull request"). Further in, an inflected verb is more often a noun ("get
+/// changes of a commit"), so only the forms [`verb`] lists count there.
+fn verb_at(raw: &[String], i: usize) -> Option<Action> {
+    const PREPOSITION: &[&str] = &[
+        "of", "on", "in", "for", "to", "by", "from", "with", "at", "across", "under", "over",
+        "within", "per", "via", "since", "through", "between", "into",
+    ];
+    let word = raw[i].as_str();
+    verb(word).or_else(|| {
+        // A plural noun opening a bare phrase is followed by its preposition ("labels on a
+        // PR", "tags of a build"); a verb by its object.
+        let next = raw.get(i + 1)?;
+        if i > 0 || PREPOSITION.contains(&next.as_str()) {
+            return None;
+        }
+        let base = word.strip_suffix('s')?;
+        verb(base)
+            .or_else(|| verb(base.strip_suffix('e')?))
+            .or_else(|| verb(&format!("{}y", base.strip_suffix("ie")?)))
     })
 }
 
@@ -310,8 +338,8 @@ impl QueryShape {
             .iter()
             .take(4)
             .enumerate()
-            .position(|(i, w)| !wh && verb(w).is_some() && !is_noun_here(&raw, i));
-        let stated = at.and_then(|i| verb(&raw[i]));
+            .position(|(i, _)| !wh && verb_at(&raw, i).is_some() && !is_noun_here(&raw, i));
+        let stated = at.and_then(|i| verb_at(&raw, i));
         // A question with no verb of its own: the action is read from the question.
         let question =
             stated.is_none() && raw.first().is_some_and(|w| QUESTION.contains(&w.as_str()));
@@ -326,7 +354,7 @@ impl QueryShape {
             !STOP.contains(&w)
                 && !QUESTION.contains(&w)
                 && !AUXILIARY.contains(&w)
-                && (verb(w).is_none() || is_noun_here(&raw, i))
+                && (verb_at(&raw, i).is_none() || is_noun_here(&raw, i))
         };
         // The object: the first content word after the verb (or from the start).
         let start = at.map_or(0, |i| i + 1);
@@ -665,6 +693,32 @@ mod tests {
             QueryShape::of("get the complete list of builds").action,
             Some(Action::Get)
         );
+    }
+
+    #[test]
+    fn a_description_opens_with_its_verb_in_the_third_person() {
+        for (q, action) in [
+            (
+                "Cancels a build that is queued or in progress.",
+                Action::Update,
+            ),
+            ("Approves or rejects a pending approval.", Action::Update),
+            ("Modifies an existing pull request.", Action::Update),
+            ("Fetches several work items in one call.", Action::Get),
+            ("Lists pipelines defined in a project.", Action::List),
+            ("Unpublishes a version of an npm package.", Action::Delete),
+            ("Reply to a PR comment.", Action::Create),
+            ("Grants permissions on a feed.", Action::Update),
+        ] {
+            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
+        }
+        // A plural noun opening a phrase is followed by its preposition; further in, an
+        // inflected verb is a noun.
+        assert_eq!(QueryShape::of("labels on a PR").action, Some(Action::List));
+        assert_eq!(QueryShape::of("tags of a build").action, Some(Action::List));
+        let q = QueryShape::of("get changes of a commit");
+        assert_eq!(q.action, Some(Action::Get));
+        assert_eq!(q.head.as_deref(), Some("change"));
     }
 
     #[test]
