@@ -1259,6 +1259,26 @@ fn first_hits(cases: &[(&str, &str)]) {
     }
 }
 
+/// An operation named for its object in the other number yields: one reviewer is not the
+/// batch of reviewers, several tags are not one tag.
+#[test]
+fn an_operation_named_in_the_other_number_yields() {
+    first_hits(&[
+        (
+            "add a reviewer to pull request 12",
+            "git.pullRequestReviewers.createPullRequestReviewer",
+        ),
+        (
+            "add reviewers to a pull request",
+            "git.pullRequestReviewers.createPullRequestReviewers",
+        ),
+        ("add tags to build 5", "build.tags.addBuildTags"),
+        ("add a tag to build 5", "build.tags.addBuildTag"),
+        ("get a build log", "build.builds.getBuildLog"),
+        ("get the logs of a build", "build.builds.getBuildLogs"),
+    ]);
+}
+
 /// An update or a deletion of several things, no key given, is the batch on the collection;
 /// of one thing, the item's own operation.
 #[test]
