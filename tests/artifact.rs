@@ -1259,6 +1259,22 @@ fn first_hits(cases: &[(&str, &str)]) {
     }
 }
 
+/// An operation whose name opens with another kind of action yields: installing is not
+/// `installedExtensions.update`, importing not restoring from the recycle bin.
+#[test]
+fn an_operation_named_for_another_action_yields() {
+    first_hits(&[
+        (
+            "install a marketplace extension",
+            "extensionManagement.installedExtensions.installExtensionByName",
+        ),
+        (
+            "import a repository from Bitbucket",
+            "git.importRequests.create",
+        ),
+    ]);
+}
+
 /// An operation named for its object in the other number yields: one reviewer is not the
 /// batch of reviewers, several tags are not one tag.
 #[test]
