@@ -212,7 +212,7 @@ fn verb(word: &str) -> Option<Action> {
         | "view" | "display" | "describe" | "details" | "inspect" | "return" => Action::Get,
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
         | "submit" | "post" | "publish" | "publishes" | "import" | "install" | "attach"
-        | "invite" | "put" | "open" | "connect"
+        | "invite" | "put" | "open" | "connect" | "push"
         // A reply, a comment, a label or a tag is an item added to its collection.
         | "reply" | "comment" | "label" | "tag" => {
             Action::Create
@@ -224,7 +224,7 @@ fn verb(word: &str) -> Option<Action> {
         // reviewer's approval is a PUT of the vote).
         | "cancel" | "abandon" | "complete" | "approve" | "reject" | "lock" | "unlock"
         | "mark" | "close" | "reopen" | "pause" | "resume" | "enable" | "disable" | "stop"
-        | "vote" | "restore" | "undelete" | "grant" | "deny" | "share"
+        | "vote" | "restore" | "undelete" | "grant" | "deny" | "share" | "authorize"
         // Relating two work items is an update of one's relations.
         | "link" | "unlink" | "relate" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
@@ -781,6 +781,11 @@ mod tests {
             ("Unpublishes a version of an npm package.", Action::Delete),
             ("Reply to a PR comment.", Action::Create),
             ("Grants permissions on a feed.", Action::Update),
+            (
+                "Authorizes a pipeline to use a service connection.",
+                Action::Update,
+            ),
+            ("Push a commit to a repository.", Action::Create),
         ] {
             assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
         }
