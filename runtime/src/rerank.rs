@@ -438,11 +438,15 @@ impl QueryShape {
                 _ => None,
             }
         };
-        let keyed = by_id
-            || by_ids
-            || raw
-                .iter()
-                .any(|w| matches!(w.as_str(), "name" | "names" | "named"));
+        // Keys named past a description's first sentence are how it is called ("Provide
+        // the pool ID", "filter by name"), not what it asks for. tuning-long hybrid MRR@10
+        // 0.873 -> 0.889, tuning-described 0.830 -> 0.835; queries and tuning-terse equal.
+        let keyed = {
+            let first: Vec<String> = words(first_sentence(query)).collect();
+            first.iter().any(|w| {
+                w == "ids" || is_key(w) || matches!(w.as_str(), "name" | "names" | "named")
+            })
+        };
         QueryShape {
             keyed,
             content: content(&raw),
@@ -504,6 +508,20 @@ fn kind(action: Action) -> u8 {
         Action::Update => 2,
         Action::Delete => 3,
     }
+}
+
+/// A query's first sentence: up to a `.`, `?` or `!` followed by a space and a capital.
+pub(crate) fn first_sentence(query: &str) -> &str {
+    query
+        .char_indices()
+        .find(|&(i, c)| {
+            matches!(c, '.' | '?' | '!')
+                && query[i + 1..].starts_with(' ')
+                && query[i + 1..]
+                    .trim_start()
+                    .starts_with(|n: char| n.is_uppercase())
+        })
+        .map_or(query, |(i, _)| &query[..i])
 }
 
 /// Whether a summary names `action` with a verb of its own ("Adds/Removes tags",
@@ -745,6 +763,9 @@ mod tests {
             (q.action, q.shape),
             (Some(Action::List), Some(Shape::Collection))
         );
+        // Keys past the first sentence are how it is called, not what it asks for.
+        assert!(!q.keyed);
+        assert!(QueryShape::of("get a repository by name").keyed);
         // Without a stated verb, a key still asks for one item.
         assert_eq!(QueryShape::of("agent pool 12").shape, Some(Shape::Item));
     }

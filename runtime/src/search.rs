@@ -652,7 +652,7 @@ impl Catalog {
 /// revisions" (12 words); cutting before elaborating words ("including", "such as",
 /// "optionally"...) or at any of `,;:(` did less well.
 fn focus(query: &str) -> &str {
-    let first = first_sentence(query);
+    let first = rerank::first_sentence(query);
     match first.find(", ") {
         Some(i)
             if first.split_whitespace().count() > CLAUSE_WORDS
@@ -667,20 +667,6 @@ fn focus(query: &str) -> &str {
 /// A first sentence longer than this many words is a description's, read to its first
 /// comma by [`focus`].
 const CLAUSE_WORDS: usize = 12;
-
-/// A query's first sentence: up to a `.`, `?` or `!` followed by a space and a capital.
-fn first_sentence(query: &str) -> &str {
-    query
-        .char_indices()
-        .find(|&(i, c)| {
-            matches!(c, '.' | '?' | '!')
-                && query[i + 1..].starts_with(' ')
-                && query[i + 1..]
-                    .trim_start()
-                    .starts_with(|n: char| n.is_uppercase())
-        })
-        .map_or(query, |(i, _)| &query[..i])
-}
 
 /// Fusion of rankings (best first) by their scores: each ranking's scores are scaled to
 /// 0..1 between its last and its first hit (min-max), and a hit scores the mean over the
