@@ -792,7 +792,7 @@ mod tests {
 
     #[test]
     fn a_description_opens_with_its_verb_in_the_third_person() {
-        for (q, action) in [
+        assert_actions(&[
             (
                 "Cancels a build that is queued or in progress.",
                 Action::Update,
@@ -809,9 +809,7 @@ mod tests {
                 Action::Update,
             ),
             ("Push a commit to a repository.", Action::Create),
-        ] {
-            assert_eq!(QueryShape::of(q).action, Some(action), "{q}");
-        }
+        ]);
         // A plural noun opening a phrase is followed by its preposition; further in, an
         // inflected verb is a noun.
         assert_eq!(QueryShape::of("labels on a PR").action, Some(Action::List));
