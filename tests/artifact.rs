@@ -248,16 +248,9 @@ fn tuning_files_hold_no_held_out_query() {
             .collect::<Vec<_>>()
     };
     let queries = |file: &str| -> Vec<String> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../benches")
-            .join(file);
-        std::fs::read_to_string(&path)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v["query"].as_str().unwrap().to_string()
-            })
+        bench_file(file)
+            .iter()
+            .map(|v| v["query"].as_str().unwrap().to_string())
             .collect()
     };
     let held: std::collections::BTreeSet<Vec<String>> =
@@ -277,15 +270,22 @@ fn tuning_files_hold_no_held_out_query() {
     }
 }
 
-fn query_file_names_real_operations(file: &str, least: usize) {
+/// A query file of `benches/`, one JSON object per line.
+fn bench_file(file: &str) -> Vec<serde_json::Value> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../benches")
         .join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn query_file_names_real_operations(file: &str, least: usize) {
     let c = catalog();
     let mut seen = std::collections::BTreeSet::new();
-    for (i, line) in text.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    for (i, v) in bench_file(file).iter().enumerate() {
         let query = v["query"].as_str().unwrap();
         assert!(
             seen.insert(query.to_string()),

@@ -357,11 +357,8 @@ impl QueryShape {
         let wh = raw
             .first()
             .is_some_and(|w| matches!(w.as_str(), "who" | "whose" | "which" | "what"));
-        let at = raw
-            .iter()
-            .take(4)
-            .enumerate()
-            .position(|(i, _)| !wh && verb_at(&raw, i).is_some() && !is_noun_here(&raw, i));
+        let at = (0..raw.len().min(4))
+            .find(|&i| !wh && verb_at(&raw, i).is_some() && !is_noun_here(&raw, i));
         let stated = at.and_then(|i| verb_at(&raw, i));
         // A question with no verb of its own: the action is read from the question.
         let question =
@@ -606,9 +603,12 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
     if !old && says_query(q, &name_words) {
         score += W_NAME;
     }
+    // Whether the summary says the query's action, which both the name's verb and the
+    // method yield to.
+    let summary_says = q.action.is_some_and(|a| says(op.summary(), a));
     if let (Some(action), Some(named)) = (q.action, name_words.first().and_then(|w| verb(w)))
         && kind(action) != kind(named)
-        && !says(op.summary(), action)
+        && !summary_says
     {
         score += W_NAME_VERB;
     }
@@ -651,7 +651,7 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
         };
         // An operation whose summary says it does the action fits it whatever its method:
         // "Creating, updating, or deleting refs (branches)" is a POST that deletes a branch.
-        let fits = fits || says(op.summary(), action);
+        let fits = fits || summary_says;
         let wrong = match action {
             // Some reads are POSTs (queries, batches); a PUT replaces.
             Action::List | Action::Get => matches!(method, "DELETE" | "PATCH" | "PUT"),

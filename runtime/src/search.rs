@@ -527,7 +527,10 @@ impl Catalog {
         // of those; without a version filter the hit is the id's newest version, which the
         // rankings hold, so the id comes once.
         let named = match (self.operation(query), &opts.version) {
-            (Some(op), None) => Some(Some(self.current(&op)?).filter(|o| keep(o)).unwrap_or(op)),
+            (Some(op), None) => {
+                let current = self.current(&op)?;
+                Some(if keep(&current) { current } else { op })
+            }
             (named, _) => named,
         };
         if let Some(op) = named.filter(|o| keep(o)) {
