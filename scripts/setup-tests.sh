@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, pinned, into .cache/ (gitignored), then returns; the
-# README's test command is `scripts/setup-tests.sh && cargo test --workspace`. Idempotent:
+# README's test command is `scripts/setup-tests.sh && cargo test --workspace --release`. Idempotent:
 # a second run checks what is there and returns at once.
 #   .cache/models  the embedding model (scripts/setup-models.sh: sha256-checked wheels)
 #   .cache/venv    Python with the official MCP SDK, tests/mcp/requirements.txt (tests/mcp.rs)

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Barrier;
 use std::time::Instant;
 
-use opcat_compiler::agent::http::to_value;
 use opcat_compiler::read::VersionSelect;
+use opcat_compiler::to_value;
 use opcat_runtime::prepare::{Target, Value};
 use opcat_runtime::{Catalog, SearchMode, SearchOptions};
 

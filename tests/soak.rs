@@ -14,9 +14,9 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 use fake_ado::{FakeAdo, Options};
-use opcat_compiler::agent::http::to_value;
 use opcat_compiler::agent::tools::{self, MAX_CALL_CHARS, SEARCH_BUDGET};
 use opcat_compiler::read::VersionSelect;
+use opcat_compiler::to_value;
 use opcat_runtime::Catalog;
 use opcat_runtime::prepare::Target;
 use serde_json::{Value as Json, json};

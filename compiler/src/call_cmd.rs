@@ -112,7 +112,7 @@ pub fn run(a: CallArgs) -> Result<ExitCode> {
         };
         allowed.and_then(|()| {
             catalog
-                .prepare(&a.id, &http::to_value(&args), &config.target())
+                .prepare(&a.id, &opcat_compiler::to_value(&args), &config.target())
                 .map(|p| {
                     out.request = Some(RequestOutput::new(&p));
                 })

@@ -24,6 +24,11 @@
 //! (all-MiniLM-L6-v2 int8 on ONNX Runtime, from the offline files of
 //! `scripts/setup-models.sh`, with a content-addressed vector cache).
 //!
+//! Two default features carry the heavy dependencies: `embed` (modules [`embed`] and
+//! [`distill`]: ONNX Runtime, the tokenizer) and `agent` (`agent` and `output`: HTTP, MCP,
+//! QuickJS, the TypeScript transform). Without them the library is the stages alone, and
+//! the `opcat` binary, which needs both, is not built.
+//!
 //! No stage aborts the build for one bad input: each returns its output plus
 //! [`diag::Diagnostic`]s (file, JSON pointer, message).
 //!
@@ -39,16 +44,20 @@
 //! for d in &build.diagnostics { eprintln!("{d}"); }
 //! ```
 
+#[cfg(feature = "agent")]
 pub mod agent;
 pub mod bundle;
 pub mod diag;
+#[cfg(feature = "embed")]
 pub mod distill;
+#[cfg(feature = "embed")]
 pub mod embed;
 pub mod emit;
 pub mod examples;
 pub mod ir;
 pub mod links;
 pub mod normalize;
+#[cfg(feature = "agent")]
 pub mod output;
 pub mod parse;
 pub mod read;
@@ -334,5 +343,27 @@ fn dedupe_ids(ops: &mut [Operation], diags: &mut Vec<Diagnostic>) {
             ));
             op.id = new;
         }
+    }
+}
+
+/// JSON arguments into the runtime's argument value, what `prepare` takes (`call`, `execute`,
+/// the prepare fuzz target).
+pub fn to_value(v: &serde_json::Value) -> opcat_runtime::Value {
+    use opcat_runtime::Value;
+    use serde_json::Value as Json;
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
+        Json::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), to_value(v)))
+                .collect::<BTreeMap<_, _>>(),
+        ),
     }
 }

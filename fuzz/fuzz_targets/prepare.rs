@@ -10,7 +10,6 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use opcat_compiler::read::{self, FsLoader, VersionSelect};
-use opcat_compiler::agent::http;
 use opcat_compiler::{emit, ir, render};
 use opcat_runtime::{Catalog, Target, Value};
 
@@ -80,7 +79,7 @@ fuzz_target!(|data: &[u8]| {
     let by_name = (flags & 8 != 0).then(&mut line);
     let base_url = (flags & 4 != 0).then(&mut line);
     let args = match serde_json::from_str::<serde_json::Value>(lines) {
-        Ok(json) => http::to_value(&json),
+        Ok(json) => opcat_compiler::to_value(&json),
         Err(_) => Value::String(lines.to_string()),
     };
     let target = Target {

@@ -1,6 +1,6 @@
 //! The HTTP executor: configuration (organization, service, server URL, base URL, token,
-//! read-only), JSON arguments into the runtime's [`Value`], one HTTP round trip with
-//! `ureq`, continuation paging, and redaction of the token from everything that leaves.
+//! read-only), one HTTP round trip with `ureq`, continuation paging, and redaction of the
+//! token from everything that leaves.
 //!
 //! The runtime prepares requests ([`opcat_runtime::prepare`]); this module adds the only
 //! secret, the personal access token, as HTTP basic authentication at the moment of
@@ -8,12 +8,11 @@
 //! every message and response body that leaves [`Executor::call`] has the token (and its
 //! base64 credential) replaced by `***`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use opcat_runtime::{Catalog, Operation, PrepareError, Prepared, Target, Value};
+use opcat_runtime::{Catalog, Operation, PrepareError, Prepared, Target};
 use serde_json::Value as Json;
 
 /// Environment variable holding the personal access token.
@@ -153,25 +152,6 @@ impl Config {
 /// base64(`:` + token), what the `Authorization: Basic` header carries.
 fn basic_credential(token: &Secret) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!(":{}", token.expose()))
-}
-
-/// JSON into the runtime's argument value.
-pub fn to_value(v: &Json) -> Value {
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => match n.as_i64() {
-            Some(i) => Value::Int(i),
-            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Json::String(s) => Value::String(s.clone()),
-        Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
-        Json::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), to_value(v)))
-                .collect::<BTreeMap<_, _>>(),
-        ),
-    }
 }
 
 /// Why a call failed. Messages never hold the token.
@@ -430,7 +410,7 @@ impl Executor {
         let header = rec.continuation_header.as_ref().map(|h| h.to_string());
         let param = rec.continuation_param.as_ref().map(|p| p.to_string());
         loop {
-            let prepared = op.prepare(&to_value(&args), &target)?;
+            let prepared = op.prepare(&crate::to_value(&args), &target)?;
             let raw = self.send(&prepared, deadline)?;
             if raw.status >= 300 {
                 return Err(self.status_error(&prepared, &raw));
@@ -609,7 +589,7 @@ mod tests {
 
     #[test]
     fn json_converts() {
-        let v = to_value(&json!({"a": [1, 2.5, "x", null, true], "b": {"c": -1}}));
+        let v = crate::to_value(&json!({"a": [1, 2.5, "x", null, true], "b": {"c": -1}}));
         assert_eq!(
             v.to_json().unwrap(),
             r#"{"a":[1,2.5,"x",null,true],"b":{"c":-1}}"#
