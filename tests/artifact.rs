@@ -947,6 +947,46 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
             "git.pullRequests.getPullRequestsByProject",
         ],
     ),
+    (
+        "team area",
+        "add a team area to the Fabrikam team",
+        &["work.teamfieldvalues.update"],
+    ),
+    (
+        "team areas",
+        "list the team areas of the Fabrikam team",
+        &["work.teamfieldvalues.get"],
+    ),
+    (
+        "default iteration",
+        "set the default iteration of a team",
+        &["work.teamsettings.update"],
+    ),
+    (
+        "backlog iteration",
+        "change a team's backlog iteration",
+        &["work.teamsettings.update"],
+    ),
+    (
+        "security permission",
+        "grant a security permission to a user",
+        &["security.accessControlEntries.setAccessControlEntries"],
+    ),
+    (
+        "security permissions",
+        "update security permissions of a group on a namespace token",
+        &["security.accessControlEntries.setAccessControlEntries"],
+    ),
+    (
+        "work item relation",
+        "add a parent work item relation to a task",
+        &["wit.workItems.update"],
+    ),
+    (
+        "work item relations",
+        "remove work item relations from a bug",
+        &["wit.workItems.update"],
+    ),
 ];
 
 #[test]

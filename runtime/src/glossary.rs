@@ -105,6 +105,18 @@ pub const TERMS: &[(&str, &str)] = &[
     ("swimlanes", "board rows"),
     // A repository's default branch is a field of the repository, not a ref of its own.
     ("default branch", "repository default branch"),
+    // The command line's words (`az boards`, `az devops security`) for what the REST API
+    // names otherwise: a team's areas are its team field values; its default and backlog
+    // iterations are team settings; a permission is an access control entry; a link
+    // between work items is a relation.
+    ("team area", "team field values"),
+    ("team areas", "team field values"),
+    ("default iteration", "team settings"),
+    ("backlog iteration", "team settings"),
+    ("security permission", "access control entries"),
+    ("security permissions", "access control entries"),
+    ("work item relation", "work item relations update"),
+    ("work item relations", "work item relations update"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
