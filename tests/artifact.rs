@@ -987,6 +987,34 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         "remove work item relations from a bug",
         &["wit.workItems.update"],
     ),
+    (
+        "project iteration",
+        "create a project iteration named Sprint 12",
+        &["wit.classificationNodes.createOrUpdate"],
+    ),
+    (
+        "project iterations",
+        "list the project iterations",
+        &[
+            "wit.classificationNodes.getClassificationNodes",
+            "wit.classificationNodes.get",
+            "wit.classificationNodes.getRootNodes",
+        ],
+    ),
+    (
+        "project area",
+        "delete a project area",
+        &["wit.classificationNodes.delete"],
+    ),
+    (
+        "project areas",
+        "list the project areas",
+        &[
+            "wit.classificationNodes.getClassificationNodes",
+            "wit.classificationNodes.get",
+            "wit.classificationNodes.getRootNodes",
+        ],
+    ),
 ];
 
 #[test]

@@ -117,6 +117,12 @@ pub const TERMS: &[(&str, &str)] = &[
     ("security permissions", "access control entries"),
     ("work item relation", "work item relations update"),
     ("work item relations", "work item relations update"),
+    // `az boards iteration project` and `az boards area project`: the project's own tree of
+    // iterations and areas, its classification nodes (a team's are team settings).
+    ("project iteration", "classification node iteration"),
+    ("project iterations", "classification nodes iterations"),
+    ("project area", "classification node area"),
+    ("project areas", "classification nodes areas"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.
