@@ -1049,7 +1049,7 @@ fn every_vocabulary_entry_finds_its_operation() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A change of state (complete, lock, unlock) is an update of the resource: the PATCH of
+/// A change of state (complete, merge, lock, unlock) is an update of the resource: the PATCH of
 /// the pull request or the ref comes before the reads that share every word with it. (In
 /// this catalog, BM25 alone, "abandon a pull request" still misses the update: the word is
 /// nowhere in its text; hybrid finds it first.)
@@ -1057,9 +1057,17 @@ fn every_vocabulary_entry_finds_its_operation() {
 fn a_change_of_state_finds_the_update() {
     assert_first(&[
         ("complete a pull request", "git.pullRequests.update"),
+        ("merge a pull request", "git.pullRequests.update"),
         ("lock a branch", "git.refs.updateRef"),
         ("unlock a branch", "git.refs.updateRef"),
     ]);
+}
+
+/// A fork is a repository created with a parent (`parentRepository` in the body), not the
+/// list of a repository's forks.
+#[test]
+fn a_fork_is_a_repository_created() {
+    assert_first(&[("fork a repository", "git.repositories.create")]);
 }
 
 /// A question with no verb of its own asks to read: the list comes before the updates and

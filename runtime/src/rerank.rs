@@ -214,7 +214,7 @@ fn verb(word: &str) -> Option<Action> {
         | "view" | "display" | "describe" | "details" | "inspect" | "return" => Action::Get,
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
         | "submit" | "post" | "publish" | "publishes" | "import" | "install" | "attach"
-        | "invite" | "put" | "open" | "connect" | "push"
+        | "invite" | "put" | "open" | "connect" | "push" | "fork"
         // A reply, a comment, a label or a tag is an item added to its collection.
         | "reply" | "comment" | "label" | "tag" => {
             Action::Create
@@ -227,6 +227,8 @@ fn verb(word: &str) -> Option<Action> {
         | "cancel" | "abandon" | "complete" | "approve" | "reject" | "lock" | "unlock"
         | "mark" | "close" | "reopen" | "pause" | "resume" | "enable" | "disable" | "stop"
         | "vote" | "restore" | "undelete" | "grant" | "deny" | "share" | "authorize"
+        // A pull request is merged by completing it.
+        | "merge"
         // Relating two work items is an update of one's relations.
         | "link" | "unlink" | "relate" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
@@ -809,6 +811,8 @@ mod tests {
                 Action::Update,
             ),
             ("Push a commit to a repository.", Action::Create),
+            ("Merges a pull request.", Action::Update),
+            ("fork a repository", Action::Create),
         ]);
         // A plural noun opening a phrase is followed by its preposition; further in, an
         // inflected verb is a noun.
