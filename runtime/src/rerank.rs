@@ -266,7 +266,8 @@ fn verb_at(raw: &[String], i: usize) -> Option<Action> {
 /// Whether the verb word `raw[i]` is a noun of the phrase: after a content word and not
 /// before an article ("test runs", "agent queues of a project", "GitRef list filtered by
 /// prefix"; but "bulk delete several work items"), or first and before "of" ("runs of a
-/// pipeline"). "details" stays a request to read ("package version details").
+/// pipeline"), or the first word of a glossary phrase ("merge requests"). "details" stays a
+/// request to read ("package version details").
 fn is_noun_here(raw: &[String], i: usize) -> bool {
     const DETERMINER: &[&str] = &[
         "a", "an", "the", "several", "all", "every", "each", "my", "its", "their", "some", "this",
@@ -274,6 +275,12 @@ fn is_noun_here(raw: &[String], i: usize) -> bool {
     ];
     if raw[i] == "details" {
         return false;
+    }
+    // A phrase of the glossary is a noun phrase: "merge requests created by me".
+    if (2..=crate::glossary::MAX_WORDS)
+        .any(|n| i + n <= raw.len() && crate::glossary::api(&raw[i..i + n].join(" ")).is_some())
+    {
+        return true;
     }
     let Some(before) = i.checked_sub(1).map(|b| raw[b].as_str()) else {
         // "runs of a pipeline", "updates of a work item".
@@ -814,6 +821,11 @@ mod tests {
             ("Merges a pull request.", Action::Update),
             ("fork a repository", Action::Create),
         ]);
+        // The first word of a glossary phrase is a noun.
+        assert_eq!(
+            QueryShape::of("merge requests of a repository").action,
+            Some(Action::List)
+        );
         // A plural noun opening a phrase is followed by its preposition; further in, an
         // inflected verb is a noun.
         assert_eq!(QueryShape::of("labels on a PR").action, Some(Action::List));
