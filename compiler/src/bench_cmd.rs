@@ -54,6 +54,11 @@ pub struct BenchArgs {
     /// Print JSON (schemas/bench.schema.json).
     #[arg(long)]
     json: bool,
+    /// Instead of measuring, write each query's hybrid candidates before the re-rank, with
+    /// their BM25 and dense scores and the re-rank's structural features, one JSON object
+    /// per query: what `benches/fit_rerank.py` fits the re-rank's weights on.
+    #[arg(long, value_name = "FILE.jsonl", hide = true)]
+    features: Option<PathBuf>,
     /// Artifact to read.
     #[arg(long, default_value = DEFAULT_CATALOG, value_name = "FILE")]
     catalog: PathBuf,
@@ -149,6 +154,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     };
     if queries.is_empty() {
         bail!("{source}: no queries");
+    }
+    if let Some(path) = &args.features {
+        write_features(&catalog, &queries, path)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let mut modes = Vec::new();
     for &mode in &args.modes {
@@ -267,6 +276,72 @@ fn load(path: &PathBuf, catalog: &Catalog) -> Result<Vec<Query>> {
         });
     }
     Ok(out)
+}
+
+/// Writes [`BenchArgs::features`]: per query, the fused hybrid ranking's first
+/// candidates (as many as the re-rank reads) without the re-rank, each with its path, its
+/// fused, BM25 and dense scores (null where that ranking does not hold it), the cosine of
+/// the query's and its summary's static-table embeddings, and its re-rank features.
+fn write_features(catalog: &Catalog, queries: &[Query], path: &PathBuf) -> Result<()> {
+    use std::collections::HashMap;
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
+    );
+    let scores = |text: &str, mode: SearchMode, limit: usize| -> Result<Vec<(usize, f32)>> {
+        let opts = SearchOptions {
+            limit,
+            mode,
+            rerank: false,
+            ..SearchOptions::default()
+        };
+        let r = catalog.search(text, &opts)?;
+        Ok(r.hits.iter().map(|h| (h.op.index(), h.score)).collect())
+    };
+    for q in queries {
+        let fused = scores(&q.text, SearchMode::Hybrid, opcat_runtime::RERANK_DEPTH)?;
+        let bm25: HashMap<usize, f32> =
+            scores(&q.text, SearchMode::Bm25, 50)?.into_iter().collect();
+        let dense: HashMap<usize, f32> = scores(&q.text, SearchMode::Dense, 50)?
+            .into_iter()
+            .collect();
+        let qv = catalog.embed_query(&opcat_runtime::glossary::expand(&q.text))?;
+        let cos = |text: &str| -> Result<Option<f32>> {
+            Ok(match (&qv, catalog.embed_query(text)?) {
+                (Some(a), Some(b)) => Some(a.iter().zip(&b).map(|(x, y)| x * y).sum()),
+                _ => None,
+            })
+        };
+        let mut candidates = Vec::new();
+        for (i, s) in fused {
+            let features = catalog.rerank_features(&q.text, i)?.unwrap_or_default();
+            let op = catalog.operation_at(i);
+            candidates.push(serde_json::json!({
+                "i": i,
+                "id": name_at(catalog, i),
+                "path": op.map(|o| o.path()),
+                "fused": s.is_finite().then_some(s),
+                "bm25": bm25.get(&i).filter(|s| s.is_finite()),
+                "dense": dense.get(&i).filter(|s| s.is_finite()),
+                "summary_cosine": match op {
+                    Some(o) => cos(o.summary())?,
+                    None => None,
+                },
+                "f": features,
+            }));
+        }
+        let line = serde_json::json!({
+            "query": q.text,
+            "primary": q.primary,
+            "expected": q.expected,
+            "features": opcat_runtime::RERANK_FEATURES,
+            "weights": opcat_runtime::RERANK_WEIGHTS,
+            "candidates": candidates,
+        });
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn measure(

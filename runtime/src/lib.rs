@@ -42,6 +42,10 @@ pub mod index;
 pub mod prepare;
 mod rerank;
 pub use rerank::singular;
+#[doc(hidden)]
+pub use rerank::{
+    DEPTH as RERANK_DEPTH, FEATURE_NAMES as RERANK_FEATURES, WEIGHTS as RERANK_WEIGHTS,
+};
 mod search;
 
 use std::collections::BTreeMap;

@@ -109,6 +109,56 @@ const W_NUMBER: f32 = -0.05;
 /// ("changed" / "changes", "repo" / "repositories").
 const PREFIX: usize = 4;
 
+/// The number of structural features, and each one's place in [`features`].
+pub const FEATURES: usize = 13;
+const OLD: usize = 0;
+const SUMMARY: usize = 1;
+const VERBATIM: usize = 2;
+const NAME: usize = 3;
+const NAME_VERB: usize = 4;
+const NUMBER: usize = 5;
+const HEAD: usize = 6;
+const OBJECT: usize = 7;
+const LOOKUP: usize = 8;
+const METHOD: usize = 9;
+const METHOD_MISMATCH: usize = 10;
+const SHAPE: usize = 11;
+const SHAPE_MISMATCH: usize = 12;
+
+/// Each feature's name, in [`features`]' order (for `opcat bench --features`).
+pub const FEATURE_NAMES: [&str; FEATURES] = [
+    "old",
+    "summary",
+    "verbatim",
+    "name",
+    "name_verb",
+    "number",
+    "head",
+    "object",
+    "lookup",
+    "method",
+    "method_mismatch",
+    "shape",
+    "shape_mismatch",
+];
+
+/// Each feature's weight, in [`features`]' order.
+pub const WEIGHTS: [f32; FEATURES] = [
+    W_OLD,
+    W_SUMMARY,
+    W_VERBATIM,
+    W_NAME,
+    W_NAME_VERB,
+    W_NUMBER,
+    W_HEAD,
+    W_OBJECT,
+    W_LOOKUP,
+    W_METHOD,
+    W_METHOD_MISMATCH,
+    W_SHAPE,
+    W_SHAPE_MISMATCH,
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     List,
@@ -592,25 +642,34 @@ pub fn version_rank(v: &str) -> VersionRank {
     (!key.is_empty(), key)
 }
 
-/// How well `op` fits the query's structure: a sum of weighted features, 0 for no signal.
-/// `newest` is the catalog's newest version ([`version_rank`]).
+/// How well `op` fits the query's structure: its [`features`] weighted by [`WEIGHTS`], 0 for
+/// no signal. `newest` is the catalog's newest version ([`version_rank`]).
 pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
-    let mut score = 0.0;
+    features(q, op, newest)
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(f, w)| f * w)
+        .sum()
+}
+
+/// Which structural signals `op` shows for the query, one 0 or 1 per weight of [`WEIGHTS`].
+pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f32; FEATURES] {
+    let mut f = [0.0; FEATURES];
     let old = version_rank(op.version()) < *newest;
     if old {
-        score += W_OLD;
+        f[OLD] = 1.0;
     }
     let summary: Vec<String> = words(op.summary()).collect();
     if says_query(q, &summary) {
-        score += W_SUMMARY;
+        f[SUMMARY] = 1.0;
         if !old && summary == q.verbatim {
-            score += W_VERBATIM;
+            f[VERBATIM] = 1.0;
         }
     }
     let name = op.id().rsplit('.').next().unwrap_or_default();
     let name_words = crate::dense::text_words(name);
     if !old && says_query(q, &name_words) {
-        score += W_NAME;
+        f[NAME] = 1.0;
     }
     // Whether the summary says the query's action, which both the name's verb and the
     // method yield to.
@@ -619,7 +678,7 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
         && kind(action) != kind(named)
         && !summary_says
     {
-        score += W_NAME_VERB;
+        f[NAME_VERB] = 1.0;
     }
     // The name's last noun before its keys ("getVariableGroupsById": `groups`).
     let noun = name_words
@@ -631,14 +690,14 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
         && singular(noun) == *head
         && is_plural(noun) != q.plural
     {
-        score += W_NUMBER;
+        f[NUMBER] = 1.0;
     }
     let (literal, item) = segments(op.path());
     if literal.last().is_some_and(|head| q.names(head)) {
-        score += W_HEAD;
+        f[HEAD] = 1.0;
     }
     if literal.last().is_some_and(|seg| q.is_object(seg)) {
-        score += W_OBJECT;
+        f[OBJECT] = 1.0;
     }
     let method = op.method();
     if method == "GET"
@@ -648,7 +707,7 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
             .iter()
             .any(|k| name.ends_with(k))
     {
-        score += W_LOOKUP;
+        f[LOOKUP] = 1.0;
     }
     if let Some(action) = q.action {
         let fits = match action {
@@ -669,26 +728,26 @@ pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
             Action::Delete => method != "DELETE",
         };
         if fits {
-            score += W_METHOD;
+            f[METHOD] = 1.0;
         } else if wrong {
-            score += W_METHOD_MISMATCH;
+            f[METHOD_MISMATCH] = 1.0;
         }
     }
     if method == "GET"
         && let Some(shape) = q.shape
     {
         if shape == if item { Shape::Item } else { Shape::Collection } {
-            score += W_SHAPE;
+            f[SHAPE] = 1.0;
         } else if shape == Shape::Collection && !q.keyed {
-            score += W_SHAPE_MISMATCH;
+            f[SHAPE_MISMATCH] = 1.0;
         }
     } else if matches!(q.action, Some(Action::Update | Action::Delete))
         && method != "GET"
         && q.shape == Some(if item { Shape::Item } else { Shape::Collection })
     {
-        score += W_SHAPE;
+        f[SHAPE] = 1.0;
     }
-    score
+    f
 }
 
 /// Re-ranks the first [`DEPTH`] of `ranked` (best first): each keeps a score falling

@@ -431,6 +431,22 @@ impl Catalog {
             .unwrap_or(*op))
     }
 
+    /// The structural features the re-rank reads for the operation at `index` and `query`
+    /// (`rerank::features`), for fitting the re-rank's weights offline (`opcat bench
+    /// --features`).
+    #[doc(hidden)]
+    pub fn rerank_features(
+        &self,
+        query: &str,
+        index: usize,
+    ) -> Result<Option<[f32; rerank::FEATURES]>, Error> {
+        let searcher = self.searcher()?;
+        let shape = QueryShape::of(query);
+        Ok(self
+            .operation_at(index)
+            .map(|op| rerank::features(&shape, &op, &searcher.newest)))
+    }
+
     /// Searches operations: BM25 over names, summaries, paths, parameter and response
     /// field names; dense similarity of embeddings; or both fused (the default). A query
     /// that is exactly an id, alias or operationId puts that operation first.
