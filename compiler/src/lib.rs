@@ -367,3 +367,18 @@ pub fn to_value(v: &serde_json::Value) -> opcat_runtime::Value {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_converts() {
+        let v = super::to_value(&serde_json::json!({
+            "a": [1, 2.5, "x", null, true],
+            "b": {"c": -1}
+        }));
+        assert_eq!(
+            v.to_json().unwrap(),
+            r#"{"a":[1,2.5,"x",null,true],"b":{"c":-1}}"#
+        );
+    }
+}

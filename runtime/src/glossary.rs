@@ -136,6 +136,17 @@ pub fn api(phrase: &str) -> Option<&'static str> {
         .map(|(_, api)| *api)
 }
 
+/// The longest phrase of the table that starts at `words[i]` (lower-case words): its length
+/// in words and its API words.
+pub fn phrase_at<S: AsRef<str>>(words: &[S], i: usize) -> Option<(usize, &'static str)> {
+    (1..=MAX_WORDS.min(words.len().saturating_sub(i)))
+        .rev()
+        .find_map(|n| {
+            let phrase: Vec<&str> = words[i..i + n].iter().map(AsRef::as_ref).collect();
+            api(&phrase.join(" ")).map(|api| (n, api))
+        })
+}
+
 /// The query's words followed by the API words its known phrases stand for. Words are
 /// lower-cased; punctuation separates words.
 pub fn expand(query: &str) -> String {
@@ -147,17 +158,14 @@ pub fn expand(query: &str) -> String {
     let mut out = query.to_string();
     let mut i = 0;
     while i < words.len() {
-        let mut matched = 0;
-        for n in (1..=MAX_WORDS.min(words.len() - i)).rev() {
-            let phrase = words[i..i + n].join(" ");
-            if let Some(api) = api(&phrase) {
+        match phrase_at(&words, i) {
+            Some((n, api)) => {
                 out.push(' ');
                 out.push_str(api);
-                matched = n;
-                break;
+                i += n;
             }
+            None => i += 1,
         }
-        i += matched.max(1);
     }
     out
 }

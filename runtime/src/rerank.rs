@@ -327,9 +327,7 @@ fn is_noun_here(raw: &[String], i: usize) -> bool {
         return false;
     }
     // A phrase of the glossary is a noun phrase: "merge requests created by me".
-    if (2..=crate::glossary::MAX_WORDS)
-        .any(|n| i + n <= raw.len() && crate::glossary::api(&raw[i..i + n].join(" ")).is_some())
-    {
+    if crate::glossary::phrase_at(raw, i).is_some_and(|(n, _)| n >= 2) {
         return true;
     }
     let Some(before) = i.checked_sub(1).map(|b| raw[b].as_str()) else {
