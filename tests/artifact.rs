@@ -1015,6 +1015,16 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
             "wit.classificationNodes.getRootNodes",
         ],
     ),
+    (
+        "stage",
+        "get a stage of a release",
+        &["release.releases.getReleaseEnvironment"],
+    ),
+    (
+        "stages",
+        "show stages of a release",
+        &["release.releases.getReleaseEnvironment"],
+    ),
 ];
 
 #[test]
@@ -1068,6 +1078,16 @@ fn a_change_of_state_finds_the_update() {
 #[test]
 fn a_fork_is_a_repository_created() {
     assert_first(&[("fork a repository", "git.repositories.create")]);
+}
+
+/// A release is deployed to a stage by a PATCH of the release's environment (its status
+/// set to in progress), not by reading its deployments.
+#[test]
+fn a_deployment_is_an_update_of_the_release_environment() {
+    assert_first(&[(
+        "deploy release 12 to production",
+        "release.releases.updateReleaseEnvironment",
+    )]);
 }
 
 /// A question with no verb of its own asks to read: the list comes before the updates and

@@ -123,6 +123,10 @@ pub const TERMS: &[(&str, &str)] = &[
     ("project iterations", "classification nodes iterations"),
     ("project area", "classification node area"),
     ("project areas", "classification nodes areas"),
+    // A classic release's stages are its environments in the REST API
+    // (`ReleaseEnvironment`); a YAML run's stages keep the word (`build.stages`).
+    ("stage", "environment"),
+    ("stages", "environments"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.

@@ -279,6 +279,8 @@ fn verb(word: &str) -> Option<Action> {
         | "vote" | "restore" | "undelete" | "grant" | "deny" | "share" | "authorize"
         // A pull request is merged by completing it.
         | "merge"
+        // A release is deployed to a stage by a PATCH of its environment's status.
+        | "deploy" | "deploys" | "redeploy"
         // Relating two work items is an update of one's relations.
         | "link" | "unlink" | "relate" => Action::Update,
         "delete" | "deletes" | "remove" | "removes" | "drop" | "destroy" | "unregister"
