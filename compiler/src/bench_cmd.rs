@@ -334,8 +334,8 @@ fn write_features(catalog: &Catalog, queries: &[Query], path: &PathBuf) -> Resul
             "query": q.text,
             "primary": q.primary,
             "expected": q.expected,
-            "features": opcat_runtime::RERANK_FEATURES,
-            "weights": opcat_runtime::RERANK_WEIGHTS,
+            "features": opcat_runtime::RERANK_FEATURES.map(|(name, _)| name),
+            "weights": opcat_runtime::RERANK_FEATURES.map(|(_, w)| w),
             "candidates": candidates,
         });
         writeln!(out, "{line}")?;

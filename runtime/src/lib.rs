@@ -43,9 +43,7 @@ pub mod prepare;
 mod rerank;
 pub use rerank::singular;
 #[doc(hidden)]
-pub use rerank::{
-    DEPTH as RERANK_DEPTH, FEATURE_NAMES as RERANK_FEATURES, WEIGHTS as RERANK_WEIGHTS,
-};
+pub use rerank::{DEPTH as RERANK_DEPTH, FEATURES as RERANK_FEATURES};
 mod search;
 
 use std::collections::BTreeMap;

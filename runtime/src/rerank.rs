@@ -109,54 +109,39 @@ const W_NUMBER: f32 = -0.05;
 /// ("changed" / "changes", "repo" / "repositories").
 const PREFIX: usize = 4;
 
-/// The number of structural features, and each one's place in [`features`].
-pub const FEATURES: usize = 13;
-const OLD: usize = 0;
-const SUMMARY: usize = 1;
-const VERBATIM: usize = 2;
-const NAME: usize = 3;
-const NAME_VERB: usize = 4;
-const NUMBER: usize = 5;
-const HEAD: usize = 6;
-const OBJECT: usize = 7;
-const LOOKUP: usize = 8;
-const METHOD: usize = 9;
-const METHOD_MISMATCH: usize = 10;
-const SHAPE: usize = 11;
-const SHAPE_MISMATCH: usize = 12;
+/// The structural features, in their order in [`features`] and [`FEATURES`].
+#[derive(Debug, Clone, Copy)]
+enum Feature {
+    Old,
+    Summary,
+    Verbatim,
+    Name,
+    NameVerb,
+    Number,
+    Head,
+    Object,
+    Lookup,
+    Method,
+    MethodMismatch,
+    Shape,
+    ShapeMismatch,
+}
 
-/// Each feature's name, in [`features`]' order (for `opcat bench --features`).
-pub const FEATURE_NAMES: [&str; FEATURES] = [
-    "old",
-    "summary",
-    "verbatim",
-    "name",
-    "name_verb",
-    "number",
-    "head",
-    "object",
-    "lookup",
-    "method",
-    "method_mismatch",
-    "shape",
-    "shape_mismatch",
-];
-
-/// Each feature's weight, in [`features`]' order.
-pub const WEIGHTS: [f32; FEATURES] = [
-    W_OLD,
-    W_SUMMARY,
-    W_VERBATIM,
-    W_NAME,
-    W_NAME_VERB,
-    W_NUMBER,
-    W_HEAD,
-    W_OBJECT,
-    W_LOOKUP,
-    W_METHOD,
-    W_METHOD_MISMATCH,
-    W_SHAPE,
-    W_SHAPE_MISMATCH,
+/// Each feature's name (for `opcat bench --features`) and weight, in [`Feature`]'s order.
+pub const FEATURES: [(&str, f32); 13] = [
+    ("old", W_OLD),
+    ("summary", W_SUMMARY),
+    ("verbatim", W_VERBATIM),
+    ("name", W_NAME),
+    ("name_verb", W_NAME_VERB),
+    ("number", W_NUMBER),
+    ("head", W_HEAD),
+    ("object", W_OBJECT),
+    ("lookup", W_LOOKUP),
+    ("method", W_METHOD),
+    ("method_mismatch", W_METHOD_MISMATCH),
+    ("shape", W_SHAPE),
+    ("shape_mismatch", W_SHAPE_MISMATCH),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -642,34 +627,35 @@ pub fn version_rank(v: &str) -> VersionRank {
     (!key.is_empty(), key)
 }
 
-/// How well `op` fits the query's structure: its [`features`] weighted by [`WEIGHTS`], 0 for
-/// no signal. `newest` is the catalog's newest version ([`version_rank`]).
+/// How well `op` fits the query's structure: its [`features`] weighted as [`FEATURES`]
+/// says, 0 for no signal. `newest` is the catalog's newest version ([`version_rank`]).
 pub fn fit(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> f32 {
     features(q, op, newest)
         .iter()
-        .zip(WEIGHTS)
-        .map(|(f, w)| f * w)
+        .zip(FEATURES)
+        .map(|(f, (_, w))| f * w)
         .sum()
 }
 
-/// Which structural signals `op` shows for the query, one 0 or 1 per weight of [`WEIGHTS`].
-pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f32; FEATURES] {
-    let mut f = [0.0; FEATURES];
+/// Which structural signals `op` shows for the query, one 0 or 1 per entry of [`FEATURES`].
+pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f32; FEATURES.len()] {
+    let mut f = [0.0; FEATURES.len()];
+    let mut set = |feature: Feature| f[feature as usize] = 1.0;
     let old = version_rank(op.version()) < *newest;
     if old {
-        f[OLD] = 1.0;
+        set(Feature::Old);
     }
     let summary: Vec<String> = words(op.summary()).collect();
     if says_query(q, &summary) {
-        f[SUMMARY] = 1.0;
+        set(Feature::Summary);
         if !old && summary == q.verbatim {
-            f[VERBATIM] = 1.0;
+            set(Feature::Verbatim);
         }
     }
     let name = op.id().rsplit('.').next().unwrap_or_default();
     let name_words = crate::dense::text_words(name);
     if !old && says_query(q, &name_words) {
-        f[NAME] = 1.0;
+        set(Feature::Name);
     }
     // Whether the summary says the query's action, which both the name's verb and the
     // method yield to.
@@ -678,7 +664,7 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
         && kind(action) != kind(named)
         && !summary_says
     {
-        f[NAME_VERB] = 1.0;
+        set(Feature::NameVerb);
     }
     // The name's last noun before its keys ("getVariableGroupsById": `groups`).
     let noun = name_words
@@ -690,14 +676,14 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
         && singular(noun) == *head
         && is_plural(noun) != q.plural
     {
-        f[NUMBER] = 1.0;
+        set(Feature::Number);
     }
     let (literal, item) = segments(op.path());
     if literal.last().is_some_and(|head| q.names(head)) {
-        f[HEAD] = 1.0;
+        set(Feature::Head);
     }
     if literal.last().is_some_and(|seg| q.is_object(seg)) {
-        f[OBJECT] = 1.0;
+        set(Feature::Object);
     }
     let method = op.method();
     if method == "GET"
@@ -707,7 +693,7 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
             .iter()
             .any(|k| name.ends_with(k))
     {
-        f[LOOKUP] = 1.0;
+        set(Feature::Lookup);
     }
     if let Some(action) = q.action {
         let fits = match action {
@@ -728,24 +714,24 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
             Action::Delete => method != "DELETE",
         };
         if fits {
-            f[METHOD] = 1.0;
+            set(Feature::Method);
         } else if wrong {
-            f[METHOD_MISMATCH] = 1.0;
+            set(Feature::MethodMismatch);
         }
     }
     if method == "GET"
         && let Some(shape) = q.shape
     {
         if shape == if item { Shape::Item } else { Shape::Collection } {
-            f[SHAPE] = 1.0;
+            set(Feature::Shape);
         } else if shape == Shape::Collection && !q.keyed {
-            f[SHAPE_MISMATCH] = 1.0;
+            set(Feature::ShapeMismatch);
         }
     } else if matches!(q.action, Some(Action::Update | Action::Delete))
         && method != "GET"
         && q.shape == Some(if item { Shape::Item } else { Shape::Collection })
     {
-        f[SHAPE] = 1.0;
+        set(Feature::Shape);
     }
     f
 }

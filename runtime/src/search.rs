@@ -439,7 +439,7 @@ impl Catalog {
         &self,
         query: &str,
         index: usize,
-    ) -> Result<Option<[f32; rerank::FEATURES]>, Error> {
+    ) -> Result<Option<[f32; rerank::FEATURES.len()]>, Error> {
         let searcher = self.searcher()?;
         let shape = QueryShape::of(query);
         Ok(self
