@@ -312,9 +312,11 @@ fn write_features(catalog: &Catalog, queries: &[Query], path: &PathBuf) -> Resul
                 _ => None,
             })
         };
+        let indexes: Vec<usize> = fused.iter().map(|(i, _)| *i).collect();
+        let features = catalog.rerank_features(&q.text, &indexes)?;
         let mut candidates = Vec::new();
-        for (i, s) in fused {
-            let features = catalog.rerank_features(&q.text, i)?.unwrap_or_default();
+        for ((i, s), features) in fused.into_iter().zip(features) {
+            let features = features.unwrap_or_default();
             let op = catalog.operation_at(i);
             candidates.push(serde_json::json!({
                 "i": i,

@@ -431,20 +431,24 @@ impl Catalog {
             .unwrap_or(*op))
     }
 
-    /// The structural features the re-rank reads for the operation at `index` and `query`
-    /// (`rerank::features`), for fitting the re-rank's weights offline (`opcat bench
-    /// --features`).
+    /// The structural features the re-rank reads for `query` and each operation of
+    /// `indexes` (`rerank::features`; `None` for an index past the catalog), for fitting the
+    /// re-rank's weights offline (`opcat bench --features`).
     #[doc(hidden)]
     pub fn rerank_features(
         &self,
         query: &str,
-        index: usize,
-    ) -> Result<Option<[f32; rerank::FEATURES.len()]>, Error> {
-        let searcher = self.searcher()?;
+        indexes: &[usize],
+    ) -> Result<Vec<Option<[f32; rerank::FEATURES.len()]>>, Error> {
+        let newest = &self.searcher()?.newest;
         let shape = QueryShape::of(query);
-        Ok(self
-            .operation_at(index)
-            .map(|op| rerank::features(&shape, &op, &searcher.newest)))
+        Ok(indexes
+            .iter()
+            .map(|&i| {
+                self.operation_at(i)
+                    .map(|op| rerank::features(&shape, &op, newest))
+            })
+            .collect())
     }
 
     /// Searches operations: BM25 over names, summaries, paths, parameter and response
