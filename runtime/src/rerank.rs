@@ -782,6 +782,18 @@ mod tests {
         assert_eq!(order, [11, 14, 10, 12, 13]);
     }
 
+    /// [`TIE`] settles exact ties only while every weight is a multiple of 0.01.
+    #[test]
+    fn every_weight_is_a_multiple_of_a_hundredth() {
+        for (name, w) in FEATURES {
+            let hundredths = w * 100.0;
+            assert!(
+                (hundredths - hundredths.round()).abs() < 1e-3,
+                "{name}: {w}"
+            );
+        }
+    }
+
     #[test]
     fn a_query_names_run_together_segments() {
         let q = QueryShape::of("list the active pull requests of a repository");
