@@ -1025,6 +1025,36 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         "show stages of a release",
         &["release.releases.getReleaseEnvironment"],
     ),
+    (
+        "code search",
+        "run a code search for a function name",
+        &["search.codeSearchResults.fetchCodeSearchResults"],
+    ),
+    (
+        "search code",
+        "search code for a string",
+        &["search.codeSearchResults.fetchCodeSearchResults"],
+    ),
+    (
+        "work item search",
+        "work item search for a phrase",
+        &["search.workItemSearchResults.fetchWorkItemSearchResults"],
+    ),
+    (
+        "search work items",
+        "search work items for the text login error",
+        &["search.workItemSearchResults.fetchWorkItemSearchResults"],
+    ),
+    (
+        "wiki search",
+        "wiki search for a phrase",
+        &["search.wikiSearchResults.fetchWikiSearchResults"],
+    ),
+    (
+        "search wiki",
+        "search wiki for onboarding notes",
+        &["search.wikiSearchResults.fetchWikiSearchResults"],
+    ),
 ];
 
 #[test]

@@ -101,6 +101,35 @@ fn an_access_level_is_a_user_entitlement() {
     );
 }
 
+/// Code Search, Work Item Search and Wiki Search are the product's search features: with the
+/// object named, "search" asks for their results, not for the work items, repositories or
+/// wikis that share the query's other words (before the glossary's entries for them, these
+/// ranked 4, 6, 5 and 2).
+#[test]
+fn the_product_search_features_find_their_results() {
+    for (query, want) in [
+        (
+            "search work items",
+            "search.workItemSearchResults.fetchWorkItemSearchResults",
+        ),
+        (
+            "search code in all repos",
+            "search.codeSearchResults.fetchCodeSearchResults",
+        ),
+        (
+            "search wiki",
+            "search.wikiSearchResults.fetchWikiSearchResults",
+        ),
+        (
+            "code search across repositories",
+            "search.codeSearchResults.fetchCodeSearchResults",
+        ),
+    ] {
+        let got = top(query, SearchMode::Hybrid);
+        assert_eq!(got[0], want, "{query:?} -> {got:?}");
+    }
+}
+
 /// A list filtered by the ids the caller gives (same path as the plain list) yields to the
 /// plain list when the query gives none, and keeps its place when it does.
 #[test]

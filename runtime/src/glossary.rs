@@ -127,6 +127,15 @@ pub const TERMS: &[(&str, &str)] = &[
     // (`ReleaseEnvironment`); a YAML run's stages keep the word (`build.stages`).
     ("stage", "environment"),
     ("stages", "environments"),
+    // Code Search, Work Item Search and Wiki Search are the product's search features; the
+    // REST API fetches their search results (`search.codeSearchResults`). Only with the
+    // object named: "search" alone is any lookup's verb ("search for a user by name").
+    ("code search", "code search results"),
+    ("search code", "code search results"),
+    ("work item search", "work item search results"),
+    ("search work items", "work item search results"),
+    ("wiki search", "wiki search results"),
+    ("search wiki", "wiki search results"),
 ];
 
 /// Longest phrase in [`TERMS`], in words.

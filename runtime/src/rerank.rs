@@ -436,14 +436,15 @@ impl QueryShape {
         });
         let head = head_at.map(|i| raw[i].clone());
         // The API's words for a glossary phrase ending the object ("user story" -> "work
-        // item"), run together: `workitems` is the object's segment.
+        // item"), run together: `workitems` is the object's segment, and
+        // `workitemsearchresults` that of "search work items".
         let compound = head_at.and_then(|end| {
             (0..crate::glossary::MAX_WORDS.min(end + 1))
                 .rev()
                 .find_map(|back| {
                     let api = crate::glossary::api(&raw[end - back..=end].join(" "))?;
                     let api: Vec<&str> = api.split(' ').collect();
-                    (api.len() >= 2).then(|| singular(&api[api.len() - 2..].concat()))
+                    (api.len() >= 2).then(|| singular(&api.concat()))
                 })
         });
         // Or the object's own last two words run together ("pull request" -> `pullrequest`).
@@ -1063,6 +1064,9 @@ mod tests {
         assert!(QueryShape::of("list user stories in a project").is_object("workitems"));
         assert!(QueryShape::of("list open PRs").is_object("pullrequests"));
         assert!(!QueryShape::of("create a user story").is_object("items"));
+        // All of the API words, not only the last two: a search feature's results.
+        assert!(QueryShape::of("search work items").is_object("workItemSearchResults"));
+        assert!(!QueryShape::of("search work items").is_object("searchResults"));
     }
 
     #[test]
