@@ -1026,6 +1026,16 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["release.releases.getReleaseEnvironment"],
     ),
     (
+        "yaml pipeline",
+        "add a new YAML pipeline for a repository",
+        &["pipelines.pipelines.create"],
+    ),
+    (
+        "yaml pipelines",
+        "which YAML pipelines exist",
+        &["pipelines.pipelines.list"],
+    ),
+    (
         "code search",
         "run a code search for a function name",
         &["search.codeSearchResults.fetchCodeSearchResults"],

@@ -61,6 +61,10 @@ pub const TERMS: &[(&str, &str)] = &[
     // queues a build.
     ("pipeline", "build definition"),
     ("pipelines", "build definitions"),
+    // A YAML pipeline is the Pipelines API's own resource (`pipelines.pipelines`), not a
+    // classic build definition.
+    ("yaml pipeline", "pipeline"),
+    ("yaml pipelines", "pipelines"),
     ("pipeline run", "build queue"),
     ("pipeline runs", "builds"),
     ("team project", "project"),

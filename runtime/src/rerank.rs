@@ -441,11 +441,8 @@ impl QueryShape {
         let compound = head_at.and_then(|end| {
             (0..crate::glossary::MAX_WORDS.min(end + 1))
                 .rev()
-                .find_map(|back| {
-                    let api = crate::glossary::api(&raw[end - back..=end].join(" "))?;
-                    let api: Vec<&str> = api.split(' ').collect();
-                    (api.len() >= 2).then(|| singular(&api.concat()))
-                })
+                .find_map(|back| crate::glossary::api(&raw[end - back..=end].join(" ")))
+                .map(|api| singular(&api.replace(' ', "")))
         });
         // Or the object's own last two words run together ("pull request" -> `pullrequest`).
         let compound = compound.or_else(|| {
@@ -1067,6 +1064,10 @@ mod tests {
         // All of the API words, not only the last two: a search feature's results.
         assert!(QueryShape::of("search work items").is_object("workItemSearchResults"));
         assert!(!QueryShape::of("search work items").is_object("searchResults"));
+        // A phrase's one API word too: a YAML pipeline is a pipeline, where a pipeline
+        // alone is a build definition.
+        assert!(QueryShape::of("list YAML pipelines").is_object("pipelines"));
+        assert!(QueryShape::of("list pipelines").is_object("definitions"));
     }
 
     #[test]
