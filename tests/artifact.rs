@@ -1099,6 +1099,20 @@ fn every_vocabulary_entry_finds_its_operation() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A possessive's `s` is not a word: "a team's area paths" holds the glossary's "team area",
+/// a team's field values (before, the project's classification nodes came first).
+#[test]
+fn a_possessive_keeps_the_phrase_whole() {
+    assert_first(&[
+        ("set a team's area paths", "work.teamfieldvalues.update"),
+        ("get a team's area paths", "work.teamfieldvalues.get"),
+        (
+            "change my team\u{2019}s areas",
+            "work.teamfieldvalues.update",
+        ),
+    ]);
+}
+
 /// A change of state (complete, merge, lock, unlock) is an update of the resource: the PATCH of
 /// the pull request or the ref comes before the reads that share every word with it. (In
 /// this catalog, BM25 alone, "abandon a pull request" still misses the update: the word is

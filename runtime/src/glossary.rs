@@ -164,14 +164,38 @@ pub fn phrase_at<S: AsRef<str>>(words: &[S], i: usize) -> Option<(usize, &'stati
         })
 }
 
+/// A text's words, lower-case: punctuation separates them, and a possessive's `s` is not a
+/// word of its own ("a team's area paths" holds the phrase "team area" of [`TERMS`]).
+pub fn words(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && chars[i].is_alphanumeric() {
+            i += 1;
+        }
+        // `s` alone after a word and an apostrophe ("team's", "team\u{2019}s").
+        let possessive = i - start == 1
+            && matches!(chars[start], 's' | 'S')
+            && start >= 2
+            && matches!(chars[start - 1], '\'' | '\u{2019}')
+            && chars[start - 2].is_alphanumeric();
+        if !possessive {
+            out.push(chars[start..i].iter().collect::<String>().to_lowercase());
+        }
+    }
+    out
+}
+
 /// The query's words followed by the API words its known phrases stand for. Words are
 /// lower-cased; punctuation separates words.
 pub fn expand(query: &str) -> String {
-    let lower = query.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let words = words(query);
     let mut out = query.to_string();
     let mut i = 0;
     while i < words.len() {
@@ -205,6 +229,16 @@ mod tests {
         // Words inside other words are not phrases.
         assert_eq!(expand("approval prompt"), "approval prompt");
         assert_eq!(expand(""), "");
+    }
+
+    #[test]
+    fn a_possessive_s_is_not_a_word() {
+        assert_eq!(words("a team's area paths"), ["a", "team", "area", "paths"]);
+        assert_eq!(words("Team\u{2019}s AREAS"), ["team", "areas"]);
+        // Only after a word, and only a lone `s`.
+        assert_eq!(words("'s x's 'sa s"), ["s", "x", "sa", "s"]);
+        assert_eq!(words("it's"), ["it"]);
+        assert_eq!(words("  ,, "), Vec::<String>::new());
     }
 
     #[test]

@@ -386,10 +386,8 @@ fn says_query(q: &QueryShape, words: &[String]) -> bool {
         && last_content(&q.verbatim) == last_content(words)
 }
 
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+fn words(text: &str) -> impl Iterator<Item = String> {
+    crate::glossary::words(text).into_iter()
 }
 
 impl QueryShape {
