@@ -1099,6 +1099,13 @@ fn every_vocabulary_entry_finds_its_operation() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// A summary matches with its prepositions in place: "add an agent pool" is not `agents.add`,
+/// "Adds an agent to a pool." (before, that summary matched it and came first).
+#[test]
+fn a_compound_noun_is_not_a_summary_with_a_preposition() {
+    assert_first(&[("add an agent pool", "distributedTask.taskAgent.pools.add")]);
+}
+
 /// A possessive's `s` is not a word: "a team's area paths" holds the glossary's "team area",
 /// a team's field values (before, the project's classification nodes came first).
 #[test]

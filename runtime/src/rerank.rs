@@ -231,6 +231,12 @@ const STOP: &[&str] = &[
     "through",
 ];
 
+/// Prepositions: a noun phrase's link to the next one.
+const PREPOSITION: &[&str] = &[
+    "of", "on", "in", "for", "to", "by", "from", "with", "at", "across", "under", "over", "within",
+    "per", "via", "since", "through", "between", "into",
+];
+
 /// Words that open a question. A question with no verb of its own asks to read: "what
 /// states can a user story be in", "is the build finished", "which agents are online".
 const QUESTION: &[&str] = &[
@@ -281,10 +287,6 @@ fn verb(word: &str) -> Option<Action> {
 /// existing pull request"). Further in, an inflected verb is more often a noun ("get
 /// changes of a commit"), so only the forms [`verb`] lists count there.
 fn verb_at(raw: &[String], i: usize) -> Option<Action> {
-    const PREPOSITION: &[&str] = &[
-        "of", "on", "in", "for", "to", "by", "from", "with", "at", "across", "under", "over",
-        "within", "per", "via", "since", "through", "between", "into",
-    ];
     let word = raw[i].as_str();
     verb(word).or_else(|| {
         // A plural noun opening a bare phrase is followed by its preposition ("labels on a
@@ -364,13 +366,22 @@ fn is_plural(word: &str) -> bool {
 }
 
 /// The words that carry a text's meaning, in order: lower-case, singular, without the
-/// articles and prepositions of [`STOP`].
+/// articles and other words of [`STOP`]; a run of [`PREPOSITION`]s between two of them is
+/// one mark (`|`).
 fn content(words: &[String]) -> Vec<String> {
-    words
-        .iter()
-        .filter(|w| !STOP.contains(&w.as_str()))
-        .map(|w| singular(w))
-        .collect()
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        if PREPOSITION.contains(&w.as_str()) {
+            // Which preposition does not matter ("logs of a build", "logs for a build"),
+            // that there is one does: "an agent to a pool" is not "an agent pool".
+            if out.last().is_some_and(|l| l != "|") {
+                out.push("|".to_string());
+            }
+        } else if !STOP.contains(&w.as_str()) {
+            out.push(singular(w));
+        }
+    }
+    out
 }
 
 /// The last word of `words` that is not a stop word, as written (its number kept).
@@ -499,7 +510,8 @@ impl QueryShape {
             },
             action,
             shape,
-            plural: head.as_deref().is_some_and(is_plural),
+            // In the API's word: "PRs" are pull requests, plural.
+            plural: head.as_deref().is_some_and(|h| is_plural(&api_word(h))),
             head: head
                 .filter(|h| h.len() > 2)
                 .map(|h| singular(&api_word(&h))),
@@ -1066,6 +1078,28 @@ mod tests {
         // alone is a build definition.
         assert!(QueryShape::of("list YAML pipelines").is_object("pipelines"));
         assert!(QueryShape::of("list pipelines").is_object("definitions"));
+    }
+
+    #[test]
+    fn a_summary_is_said_with_its_prepositions_in_place() {
+        let said = |query: &str, summary: &str| {
+            says_query(&QueryShape::of(query), &words(summary).collect::<Vec<_>>())
+        };
+        // Which preposition does not matter, nor do articles.
+        assert!(said(
+            "get the logs for a build",
+            "Gets the logs of a build."
+        ));
+        // That there is one does: an agent pool is not an agent added to a pool.
+        assert!(said("add an agent to a pool", "Adds an agent to a pool."));
+        assert!(!said("Add an agent pool.", "Adds an agent to a pool."));
+    }
+
+    #[test]
+    fn the_number_of_an_abbreviation_is_its_api_words() {
+        assert!(QueryShape::of("List PRs in a repo.").plural);
+        assert!(!QueryShape::of("Show a PR.").plural);
+        assert!(QueryShape::of("list builds").plural);
     }
 
     #[test]
