@@ -1036,6 +1036,11 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["pipelines.pipelines.list"],
     ),
     (
+        "react",
+        "react with a heart to a work item comment",
+        &["wit.commentsReactions.create"],
+    ),
+    (
         "code search",
         "run a code search for a function name",
         &["search.codeSearchResults.fetchCodeSearchResults"],

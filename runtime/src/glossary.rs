@@ -131,6 +131,8 @@ pub const TERMS: &[(&str, &str)] = &[
     // (`ReleaseEnvironment`); a YAML run's stages keep the word (`build.stages`).
     ("stage", "environment"),
     ("stages", "environments"),
+    // Reacting to a comment (like, heart, hooray...) adds a reaction to it.
+    ("react", "reaction"),
     // Code Search, Work Item Search and Wiki Search are the product's search features; the
     // REST API fetches their search results (`search.codeSearchResults`). Only with the
     // object named: "search" alone is any lookup's verb ("search for a user by name").

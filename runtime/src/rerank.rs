@@ -256,8 +256,9 @@ fn verb(word: &str) -> Option<Action> {
         "create" | "creates" | "add" | "adds" | "new" | "make" | "register" | "upload"
         | "submit" | "post" | "publish" | "publishes" | "import" | "install" | "attach"
         | "invite" | "put" | "open" | "connect" | "push" | "fork"
-        // A reply, a comment, a label or a tag is an item added to its collection.
-        | "reply" | "comment" | "label" | "tag" => {
+        // A reply, a comment, a label, a tag or a reaction is an item added to its
+        // collection.
+        | "reply" | "comment" | "label" | "tag" | "react" => {
             Action::Create
         }
         "update" | "updates" | "set" | "sets" | "change" | "edit" | "modify" | "rename"
@@ -997,6 +998,7 @@ mod tests {
             ("install an extension", Action::Create),
             ("attach a file to a test run", Action::Create),
             ("uninstall an extension", Action::Delete),
+            ("react to a comment", Action::Create),
         ]);
         // A download is read from whatever shape the API gives it: no action.
         assert_eq!(QueryShape::of("download a secure file").action, None);
