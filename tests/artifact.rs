@@ -1036,6 +1036,16 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["pipelines.pipelines.list"],
     ),
     (
+        "from workitems",
+        "select id from workitems where state is active",
+        &["wit.wiql.queryByWiql"],
+    ),
+    (
+        "from workitemlinks",
+        "select id from workitemlinks where type is parent",
+        &["wit.wiql.queryByWiql"],
+    ),
+    (
         "react",
         "react with a heart to a work item comment",
         &["wit.commentsReactions.create"],

@@ -102,8 +102,12 @@ pub const TERMS: &[(&str, &str)] = &[
     ("branch policy", "policy configuration"),
     ("branch policies", "policy configurations"),
     ("build validation", "build policy configuration"),
-    // WIQL is the Work Item Query Language.
+    // WIQL is the Work Item Query Language; a statement of it reads from `WorkItems` or
+    // `WorkItemLinks` ("SELECT [System.Id] FROM WorkItems WHERE ..."), and `queryByWiql`
+    // runs it.
     ("query language", "wiql"),
+    ("from workitems", "query by wiql"),
+    ("from workitemlinks", "query by wiql"),
     // A Kanban board's swimlanes are its rows.
     ("swimlane", "board row"),
     ("swimlanes", "board rows"),
