@@ -271,6 +271,8 @@ fn verb(word: &str) -> Option<Action> {
         | "vote" | "restore" | "undelete" | "grant" | "deny" | "share" | "authorize"
         // A pull request is merged by completing it.
         | "merge"
+        // A package version is unlisted, relisted or deprecated by an update of its state.
+        | "unlist" | "relist" | "deprecate"
         // A release is deployed to a stage by a PATCH of its environment's status.
         | "deploy" | "deploys" | "redeploy"
         // Relating two work items is an update of one's relations.
@@ -999,6 +1001,7 @@ mod tests {
             ("attach a file to a test run", Action::Create),
             ("uninstall an extension", Action::Delete),
             ("react to a comment", Action::Create),
+            ("unlist a NuGet package version", Action::Update),
         ]);
         // A download is read from whatever shape the API gives it: no action.
         assert_eq!(QueryShape::of("download a secure file").action, None);
