@@ -198,8 +198,8 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// The query's words followed by the API words its known phrases stand for. Words are
-/// lower-cased; punctuation separates words.
+/// The query followed by the API words its known phrases stand for (phrases are matched
+/// on its [`words`]).
 pub fn expand(query: &str) -> String {
     let words = words(query);
     let mut out = query.to_string();

@@ -8,6 +8,7 @@
 //! is its last literal segment, and an operation whose last segment the query names gains.
 
 use crate::Operation;
+use crate::glossary::words;
 
 /// How many of a long query's first words may name an operation's resource: a long
 /// description names its resource first and sub-resources later ("Create a pull request
@@ -400,13 +401,9 @@ fn says_query(q: &QueryShape, words: &[String]) -> bool {
         && last_content(&q.verbatim) == last_content(words)
 }
 
-fn words(text: &str) -> impl Iterator<Item = String> {
-    crate::glossary::words(text).into_iter()
-}
-
 impl QueryShape {
     pub fn of(query: &str) -> QueryShape {
-        let raw: Vec<String> = words(query).collect();
+        let raw = words(query);
         // The verb: a verb word among the first four that is not a noun of the object.
         // A question for a person or a thing reads whatever its verb: "who can publish to a
         // feed", "which builds failed".
@@ -495,7 +492,7 @@ impl QueryShape {
         // the pool ID", "filter by name"), not what it asks for. tuning-long hybrid MRR@10
         // 0.873 -> 0.889, tuning-described 0.830 -> 0.835; queries and tuning-terse equal.
         let keyed = {
-            let first: Vec<String> = words(first_sentence(query)).collect();
+            let first = words(first_sentence(query));
             first.iter().any(|w| {
                 w == "ids" || is_key(w) || matches!(w.as_str(), "name" | "names" | "named")
             })
@@ -656,7 +653,7 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
     if old {
         set(Feature::Old);
     }
-    let summary: Vec<String> = words(op.summary()).collect();
+    let summary = words(op.summary());
     if says_query(q, &summary) {
         set(Feature::Summary);
         if !old && summary == q.verbatim {
@@ -1087,9 +1084,7 @@ mod tests {
 
     #[test]
     fn a_summary_is_said_with_its_prepositions_in_place() {
-        let said = |query: &str, summary: &str| {
-            says_query(&QueryShape::of(query), &words(summary).collect::<Vec<_>>())
-        };
+        let said = |query: &str, summary: &str| says_query(&QueryShape::of(query), &words(summary));
         // Which preposition does not matter, nor do articles.
         assert!(said(
             "get the logs for a build",
