@@ -1046,6 +1046,16 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["wit.wiql.queryByWiql"],
     ),
     (
+        "pass rate",
+        "what is the pass rate of test run 42",
+        &["test.runs.getTestRunStatistics"],
+    ),
+    (
+        "pass percentage",
+        "test run pass percentage",
+        &["test.runs.getTestRunStatistics"],
+    ),
+    (
         "react",
         "react with a heart to a work item comment",
         &["wit.commentsReactions.create"],

@@ -135,6 +135,10 @@ pub const TERMS: &[(&str, &str)] = &[
     // (`ReleaseEnvironment`); a YAML run's stages keep the word (`build.stages`).
     ("stage", "environment"),
     ("stages", "environments"),
+    // A test run's pass rate (its pass percentage) is counted from its statistics: the
+    // results by outcome.
+    ("pass rate", "run statistics"),
+    ("pass percentage", "run statistics"),
     // Reacting to a comment (like, heart, hooray...) adds a reaction to it.
     ("react", "reaction"),
     // Code Search, Work Item Search and Wiki Search are the product's search features; the
