@@ -177,29 +177,18 @@ pub fn phrase_at<S: AsRef<str>>(words: &[S], i: usize) -> Option<(usize, &'stati
 /// A text's words, lower-case: punctuation separates them, and a possessive's `s` is not a
 /// word of its own ("a team's area paths" holds the phrase "team area" of [`TERMS`]).
 pub fn words(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_alphanumeric() {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len() && chars[i].is_alphanumeric() {
-            i += 1;
-        }
-        // `s` alone after a word and an apostrophe ("team's", "team\u{2019}s").
-        let possessive = i - start == 1
-            && matches!(chars[start], 's' | 'S')
-            && start >= 2
-            && matches!(chars[start - 1], '\'' | '\u{2019}')
-            && chars[start - 2].is_alphanumeric();
-        if !possessive {
-            out.push(chars[start..i].iter().collect::<String>().to_lowercase());
-        }
-    }
-    out
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .filter(|w| {
+            // `s` alone after a word and an apostrophe ("team's", "team\u{2019}s").
+            let at = w.as_ptr() as usize - text.as_ptr() as usize;
+            let mut before = text[..at].chars().rev();
+            !(w.eq_ignore_ascii_case("s")
+                && matches!(before.next(), Some('\'' | '\u{2019}'))
+                && before.next().is_some_and(char::is_alphanumeric))
+        })
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// The query followed by the API words its known phrases stand for (phrases are matched

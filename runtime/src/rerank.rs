@@ -396,9 +396,10 @@ fn last_content(words: &[String]) -> Option<&String> {
 /// `words` say what the query says: the same content words ([`content`]), the last of them
 /// in the same number.
 fn says_query(q: &QueryShape, words: &[String]) -> bool {
+    // The last word first: it is cheap, and it sets most candidates aside.
     q.content.len() >= 2
-        && q.content == content(words)
         && last_content(&q.verbatim) == last_content(words)
+        && q.content == content(words)
 }
 
 impl QueryShape {
