@@ -1046,6 +1046,11 @@ const VOCABULARY: &[(&str, &str, &[&str])] = &[
         &["wit.wiql.queryByWiql"],
     ),
     (
+        "work item state",
+        "update a work item state",
+        &["wit.workItems.update"],
+    ),
+    (
         "pass rate",
         "what is the pass rate of test run 42",
         &["test.runs.getTestRunStatistics"],

@@ -135,6 +135,14 @@ fn the_product_search_features_find_their_results() {
     ]);
 }
 
+/// A work item's state is one of its fields: setting it is an update of the work item, not
+/// of the process's states (before the glossary's entry, `processes.states.update` came
+/// first and the work item's update third).
+#[test]
+fn a_work_item_state_is_set_by_updating_the_work_item() {
+    assert_first(&[("set a work item's state to Active", "wit.workItems.update")]);
+}
+
 /// A list filtered by the ids the caller gives (same path as the plain list) yields to the
 /// plain list when the query gives none, and keeps its place when it does.
 #[test]

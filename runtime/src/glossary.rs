@@ -135,6 +135,9 @@ pub const TERMS: &[(&str, &str)] = &[
     // (`ReleaseEnvironment`); a YAML run's stages keep the word (`build.stages`).
     ("stage", "environment"),
     ("stages", "environments"),
+    // A work item's state is one of its fields (`System.State`), set by an update of the
+    // work item; a work item type's states are the process's.
+    ("work item state", "work item"),
     // A test run's pass rate (its pass percentage) is counted from its statistics: the
     // results by outcome.
     ("pass rate", "run statistics"),
