@@ -187,25 +187,18 @@ pub struct QueryShape {
     keyed: bool,
 }
 
+/// Words that carry no meaning of their own besides the [`PREPOSITION`]s: articles,
+/// pronouns, conjunctions and the like. [`is_stop`] reads both lists.
 const STOP: &[&str] = &[
     "a",
     "an",
     "the",
-    "of",
-    "for",
-    "in",
-    "on",
-    "to",
-    "by",
     "its",
     "their",
     "my",
     "all",
     "and",
     "or",
-    "with",
-    "from",
-    "at",
     "as",
     "is",
     "are",
@@ -220,16 +213,6 @@ const STOP: &[&str] = &[
     "i",
     "it",
     "be",
-    "into",
-    "under",
-    "across",
-    "over",
-    "between",
-    "within",
-    "per",
-    "via",
-    "since",
-    "through",
 ];
 
 /// Prepositions: a noun phrase's link to the next one.
@@ -237,6 +220,11 @@ const PREPOSITION: &[&str] = &[
     "of", "on", "in", "for", "to", "by", "from", "with", "at", "across", "under", "over", "within",
     "per", "via", "since", "through", "between", "into",
 ];
+
+/// A stop word: one of [`STOP`] or a [`PREPOSITION`].
+fn is_stop(w: &str) -> bool {
+    STOP.contains(&w) || PREPOSITION.contains(&w)
+}
 
 /// Words that open a question. A question with no verb of its own asks to read: "what
 /// states can a user story be in", "is the build finished", "which agents are online".
@@ -327,7 +315,7 @@ fn is_noun_here(raw: &[String], i: usize) -> bool {
         // "runs of a pipeline", "updates of a work item".
         return raw.get(1).is_some_and(|next| next == "of");
     };
-    !STOP.contains(&before)
+    !is_stop(before)
         && !QUESTION.contains(&before)
         && !AUXILIARY.contains(&before)
         && !before.ends_with("ly")
@@ -390,7 +378,7 @@ fn content(words: &[String]) -> Vec<String> {
 
 /// The last word of `words` that is not a stop word, as written (its number kept).
 fn last_content(words: &[String]) -> Option<&String> {
-    words.iter().rfind(|w| !STOP.contains(&w.as_str()))
+    words.iter().rfind(|w| !is_stop(w))
 }
 
 /// `words` say what the query says: the same content words ([`content`]), the last of them
@@ -425,7 +413,7 @@ impl QueryShape {
         });
         let plain = |i: usize| {
             let w = raw[i].as_str();
-            !STOP.contains(&w)
+            !is_stop(w)
                 && !QUESTION.contains(&w)
                 && !AUXILIARY.contains(&w)
                 && (verb_at(&raw, i).is_none() || is_noun_here(&raw, i))
