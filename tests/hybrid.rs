@@ -143,6 +143,24 @@ fn a_work_item_state_is_set_by_updating_the_work_item() {
     assert_first(&[("set a work item's state to Active", "wit.workItems.update")]);
 }
 
+/// Two operations with one summary ("Add a variable group.": `POST variablegroups` and
+/// `PATCH variablegroups`, which shares a group with projects) are one text to the rankings;
+/// the method that does the query's action decides between them (before, the dense ranking
+/// put the PATCH first and the POST second).
+#[test]
+fn operations_with_one_summary_are_told_apart_by_their_method() {
+    assert_first(&[
+        (
+            "Create a variable group.",
+            "distributedTask.taskAgent.variablegroups.add",
+        ),
+        (
+            "create a variable group with a secret variable",
+            "distributedTask.taskAgent.variablegroups.add",
+        ),
+    ]);
+}
+
 /// A list filtered by the ids the caller gives (same path as the plain list) yields to the
 /// plain list when the query gives none, and keeps its place when it does.
 #[test]

@@ -537,10 +537,17 @@ impl Catalog {
         if opts.rerank {
             let shape = QueryShape::of(query);
             let newest = &searcher.newest;
-            rerank::rerank(&mut ranked, |i| {
-                self.operation_at(i)
-                    .map(|op| rerank::fit(&shape, &op, newest))
-            });
+            rerank::rerank(
+                &mut ranked,
+                |i| {
+                    self.operation_at(i)
+                        .map(|op| rerank::fit(&shape, &op, newest))
+                },
+                |i| {
+                    self.operation_at(i)
+                        .and_then(|op| rerank::twin(&shape, &op))
+                },
+            );
         }
         let mut hits: Vec<Hit<'_>> = Vec::new();
         // A name only older versions carry (an operationId since renamed) names the newest
