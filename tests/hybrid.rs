@@ -161,6 +161,18 @@ fn operations_with_one_summary_are_told_apart_by_their_method() {
     ]);
 }
 
+/// An operation named `query` reads: asked to add a check, the checks' `POST ...?query`
+/// (`checkConfigurations.query`, which finds the checks of resources) yields to their
+/// creation (it came first before).
+#[test]
+fn an_operation_named_query_reads() {
+    let add = "approvalsAndChecks.pipelinesChecks.checkConfigurations.add";
+    assert_first(&[
+        ("add a check on a protected resource", add),
+        ("add a check to a resource", add),
+    ]);
+}
+
 /// A list filtered by the ids the caller gives (same path as the plain list) yields to the
 /// plain list when the query gives none, and keeps its place when it does.
 #[test]

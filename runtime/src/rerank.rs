@@ -274,6 +274,13 @@ fn verb(word: &str) -> Option<Action> {
     })
 }
 
+/// The action of an operation name's first word: a [`verb`], or a query, which reads
+/// (`checkConfigurations.query`, `queryByWiql`): in a query's words "query" is more often
+/// the thing ("run a saved query"), and running a query reads too.
+fn name_verb(word: &str) -> Option<Action> {
+    verb(word).or((word == "query").then_some(Action::List))
+}
+
 /// The action of the query's word at `i`: a first word may be a verb in the third person,
 /// as a tool's description opens ("Cancels a build", "Approves or rejects", "Modifies an
 /// existing pull request"). Further in, an inflected verb is more often a noun ("get
@@ -682,8 +689,9 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
     // Whether the summary says the query's action, which both the name's verb and the
     // method yield to.
     let summary_says = q.action.is_some_and(|a| says(op.summary(), a));
-    if let (Some(action), Some(named)) = (q.action, name_words.first().and_then(|w| verb(w)))
+    if let (Some(action), Some(named)) = (q.action, name_words.first().and_then(|w| name_verb(w)))
         && kind(action) != kind(named)
+        && !(named == Action::List && action == Action::Run)
         && !summary_says
     {
         set(Feature::NameVerb);
@@ -835,6 +843,17 @@ mod tests {
         );
         let order: Vec<usize> = ranked.iter().map(|(i, _)| *i).collect();
         assert_eq!(order, [11, 14, 10, 12, 13]);
+    }
+
+    #[test]
+    fn a_name_that_opens_with_query_reads() {
+        assert_eq!(name_verb("query"), Some(Action::List));
+        // In a query's own words "query" is a thing ("run a saved query").
+        assert_eq!(verb("query"), None);
+        assert_eq!(
+            QueryShape::of("run a saved query").action,
+            Some(Action::Run)
+        );
     }
 
     #[test]
