@@ -228,7 +228,7 @@ fn returned_shapes_agree_with_recorded_examples() {
             .find(|d| d.file == op.source.file)
             .unwrap();
         let ty = unwrap_named(ty, &doc.types);
-        let agrees = match (ty, body) {
+        let agrees = match (ty, &**body) {
             (Ty::Array { .. }, Value::Array(_)) => true,
             (Ty::Object { .. } | Ty::Map { .. } | Ty::AllOf { .. }, Value::Object(_)) => true,
             (Ty::Array { .. } | Ty::Object { .. } | Ty::Map { .. }, _) => false,

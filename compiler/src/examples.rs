@@ -23,7 +23,43 @@ pub struct Loaded {
     pub example: Example,
     /// Status and (trimmed) response body of each recorded response. Trimming keeps what
     /// the checks read: the top-level shape and whether `value` is a list.
-    pub bodies: Vec<(String, Value)>,
+    pub bodies: Vec<(String, Arc<Value>)>,
+}
+
+/// What an example file records, split once per distinct content: its request parameters
+/// and each response's status and body, shared (not copied) by every example that reads it.
+#[derive(Debug)]
+struct Recorded {
+    parameters: Option<Arc<Value>>,
+    responses: Vec<(String, Option<Arc<Value>>)>,
+}
+
+impl Recorded {
+    fn of(v: Value) -> Recorded {
+        let Value::Object(mut top) = v else {
+            return Recorded {
+                parameters: None,
+                responses: Vec::new(),
+            };
+        };
+        let responses = match top.remove("responses") {
+            Some(Value::Object(resps)) => resps
+                .into_iter()
+                .map(|(status, resp)| {
+                    let body = match resp {
+                        Value::Object(mut r) => r.remove("body").map(Arc::new),
+                        _ => None,
+                    };
+                    (status, body)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Recorded {
+            parameters: top.remove("parameters").map(Arc::new),
+            responses,
+        }
+    }
 }
 
 /// Recorded example files parsed once per distinct content. The versions of an area
@@ -35,7 +71,7 @@ pub struct Memo {
     parsed: Mutex<HashMap<u128, Arc<Parsed>>>,
 }
 
-type Parsed = Result<Value, String>;
+type Parsed = Result<Recorded, String>;
 
 impl Memo {
     /// The trimmed tree of `bytes` ([`parse_trimmed`]), parsed only if no file of the same
@@ -46,7 +82,7 @@ impl Memo {
             return p;
         }
         // Two threads may parse the same content at once; both get the same tree.
-        let p = Arc::new(parse_trimmed(bytes));
+        let p = Arc::new(parse_trimmed(bytes).map(Recorded::of));
         if let Ok(mut m) = self.parsed.lock() {
             m.entry(key).or_insert_with(|| p.clone());
         }
@@ -108,19 +144,16 @@ pub fn load(
         };
         let mut bodies = Vec::new();
         match parsed.as_ref() {
-            Ok(v) => {
+            Ok(recorded) => {
                 example.found = true;
-                example.parameters = v.get("parameters").cloned();
-                if let Some(Value::Object(resps)) = v.get("responses") {
-                    for (i, (status, resp)) in resps.iter().enumerate() {
-                        let body = resp.get("body");
-                        if i == 0 {
-                            example.status = Some(status.clone());
-                            example.response = body.cloned();
-                        }
-                        if let Some(body) = body {
-                            bodies.push((status.clone(), body.clone()));
-                        }
+                example.parameters = recorded.parameters.clone();
+                for (i, (status, body)) in recorded.responses.iter().enumerate() {
+                    if i == 0 {
+                        example.status = Some(status.clone());
+                        example.response = body.clone();
+                    }
+                    if let Some(body) = body {
+                        bodies.push((status.clone(), body.clone()));
                     }
                 }
             }
@@ -253,7 +286,7 @@ pub fn correct(c: &Check<'_>, types: &TypeSpace) -> (Option<Ty>, Correction, Opt
             l.bodies
                 .iter()
                 .filter(|(s, _)| s == c.status)
-                .map(move |(_, b)| (l.example.file.as_str(), b))
+                .map(move |(_, b)| (l.example.file.as_str(), &**b))
         })
         .filter(|(_, b)| !b.is_null())
         .collect();
@@ -364,9 +397,9 @@ mod tests {
                 found: true,
                 status: Some("200".into()),
                 parameters: None,
-                response: Some(trim(&body)),
+                response: Some(Arc::new(trim(&body))),
             },
-            bodies: vec![("200".into(), body)],
+            bodies: vec![("200".into(), Arc::new(body))],
         }
     }
 
@@ -378,10 +411,11 @@ mod tests {
         let c = memo.parse(br#"{"responses": {"200": {"body": [2]}}}"#);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
-        assert_eq!(
-            c.as_ref().as_ref().ok(),
-            Some(&json!({"responses": {"200": {"body": [2]}}}))
-        );
+        let c = c.as_ref().as_ref().expect("parsed");
+        assert_eq!(c.responses.len(), 1);
+        assert_eq!(c.responses[0].0, "200");
+        assert_eq!(c.responses[0].1.as_deref(), Some(&json!([2])));
+        assert!(c.parameters.is_none());
         assert!(memo.parse(b"{").is_err());
     }
 

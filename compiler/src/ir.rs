@@ -6,6 +6,7 @@
 //! (see the `schema_is_current` test), so the JSON Schema cannot drift from the code.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -341,12 +342,12 @@ pub struct Example {
     /// Status of the first recorded response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Recorded request parameters.
+    /// Recorded request parameters (shared by every example of the same content).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<serde_json::Value>,
+    pub parameters: Option<Arc<serde_json::Value>>,
     /// Recorded response body, trimmed (arrays to 2 items, strings to 200 chars).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<serde_json::Value>,
+    pub response: Option<Arc<serde_json::Value>>,
 }
 
 /// The JSON Schema of [`Catalog`] (`schemas/catalog.schema.json` is this, pretty-printed).
