@@ -342,7 +342,7 @@ pub struct Example {
     /// Status of the first recorded response.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// Recorded request parameters (shared by every example of the same content).
+    /// Recorded request parameters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Arc<serde_json::Value>>,
     /// Recorded response body, trimmed (arrays to 2 items, strings to 200 chars).
