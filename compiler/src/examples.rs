@@ -74,8 +74,8 @@ pub struct Memo {
 type Parsed = Result<Recorded, String>;
 
 impl Memo {
-    /// The trimmed tree of `bytes` ([`parse_trimmed`]), parsed only if no file of the same
-    /// content was.
+    /// What `bytes` records (its trimmed tree, [`parse_trimmed`], split by
+    /// [`Recorded::of`]), parsed only if no file of the same content was.
     fn parse(&self, bytes: &[u8]) -> Arc<Parsed> {
         let key = xxhash_rust::xxh3::xxh3_128(bytes);
         if let Some(p) = self.parsed.lock().ok().and_then(|m| m.get(&key).cloned()) {

@@ -784,8 +784,8 @@ pub fn rerank<'a>(
     // Operations with the same summary are one text to the rankings, which order them by
     // chance: they keep the ranks they hold between them, and one whose method does the
     // action takes the better. (Traded by their whole fit, a pair's better-fitting twin
-    // climbed over what lay between: "what states can a User Story be in" lost its answer
-    // to the current process's state update, old twin's place.)
+    // climbed over what lay between: for "what states can a User Story be in", the
+    // current process's state update took its old twin's place, above the answer.)
     let twins: Vec<Option<(&str, bool)>> = ranked[..n].iter().map(|&(i, _)| twin(i)).collect();
     let mut place: Vec<usize> = (0..n).collect();
     for first in 0..n {
