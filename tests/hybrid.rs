@@ -173,6 +173,19 @@ fn an_operation_named_query_reads() {
     ]);
 }
 
+/// A lookup by one key yields to the operation that takes that key: "by path" is not
+/// `getPageById`, but `pages?path=` reading one page (before, `getPageById` came first).
+#[test]
+fn a_lookup_by_a_key_finds_the_operation_that_takes_it() {
+    assert_first(&[
+        ("get a wiki page by its path", "wiki.pages.getPage"),
+        (
+            "show the wiki page by path /Home/Setup",
+            "wiki.pages.getPage",
+        ),
+    ]);
+}
+
 /// A list filtered by the ids the caller gives (same path as the plain list) yields to the
 /// plain list when the query gives none, and keeps its place when it does.
 #[test]
