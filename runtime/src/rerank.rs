@@ -493,25 +493,20 @@ impl QueryShape {
         // Keys named past a description's first sentence are how it is called ("Provide
         // the pool ID", "filter by name"), not what it asks for. tuning-long hybrid MRR@10
         // 0.873 -> 0.889, tuning-described 0.830 -> 0.835; queries and tuning-terse equal.
+        let first = words(first_sentence(query));
+        let keyed = first
+            .iter()
+            .any(|w| w == "ids" || is_key(w) || matches!(w.as_str(), "name" | "names" | "named"));
         // What the first sentence looks the object up by ("by path", "by its name").
-        let by = {
-            let first = words(first_sentence(query));
-            first
-                .iter()
-                .position(|w| w == "by")
-                .and_then(|i| {
-                    first[i + 1..]
-                        .iter()
-                        .find(|w| !matches!(w.as_str(), "its" | "their" | "the" | "a" | "an"))
-                })
-                .map(|w| singular(w))
-        };
-        let keyed = {
-            let first = words(first_sentence(query));
-            first.iter().any(|w| {
-                w == "ids" || is_key(w) || matches!(w.as_str(), "name" | "names" | "named")
+        let by = first
+            .iter()
+            .position(|w| w == "by")
+            .and_then(|i| {
+                first[i + 1..]
+                    .iter()
+                    .find(|w| !matches!(w.as_str(), "its" | "their" | "the" | "a" | "an"))
             })
-        };
+            .map(|w| singular(w));
         QueryShape {
             keyed,
             content: content(&raw),
@@ -731,11 +726,13 @@ pub fn features(q: &QueryShape, op: &Operation<'_>, newest: &VersionRank) -> [f3
     // A name that says its key (`getPageById`) against a query that looks up by another
     // ("by path"); and an operation that takes that key as a query parameter reads one
     // item (`pages?path=`).
-    let name_key = name_words.iter().skip_while(|w| *w != "by").skip(1);
-    let (literal, item) = segments(op.path());
-    let mut item = item;
+    let (literal, mut item) = segments(op.path());
     if let Some(by) = &q.by {
-        let mut name_key = name_key.peekable();
+        let mut name_key = name_words
+            .iter()
+            .skip_while(|w| *w != "by")
+            .skip(1)
+            .peekable();
         if name_key.peek().is_some() && name_key.all(|w| singular(w) != *by) {
             set(Feature::Lookup);
         }
